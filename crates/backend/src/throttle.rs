@@ -1,0 +1,272 @@
+//! A fractional device: the throttle that imitates a MIG slice such as DataSphere's g2.mig
+//! (1/8 of an A100), and a memory cap of the same share.
+//!
+//! After each training step the caller synchronises the device and calls
+//! [`Throttle::after_step`]. The throttle takes the time since the end of its previous idle
+//! period as the step's busy time `t` and idles `t * (1/f - 1)`, so the device is busy a
+//! fraction `f` of the wall time and the run takes about `1/f` as long. A real MIG slice
+//! instead has `f` of the SMs at full clock: work that cannot fill a whole GPU (a batch-1
+//! step of a tiny MLP is launch-latency bound) slows far less than `1/f` there. The throttle
+//! therefore gives an upper bound of a slice's wall time, not a prediction.
+
+use std::time::{Duration, Instant};
+
+/// Errors of the throttle and memory cap.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ThrottleError {
+    /// The share is not in (0, 1].
+    #[error("invalid GPU share {0}; expected a number in (0, 1], e.g. 0.125 for 1/8 of a GPU")]
+    InvalidShare(f64),
+    /// The run holds more device memory than its share allows.
+    #[error(
+        "device memory {used_mib:.1} MiB exceeds the cap of {cap_mib:.1} MiB ({share} of the \
+         device's {device_mib:.1} MiB); raise the GPU share or use a smaller batch"
+    )]
+    MemoryExceeded {
+        /// Memory the device holds for the run.
+        used_mib: f64,
+        /// The cap.
+        cap_mib: f64,
+        /// The share that set the cap.
+        share: f64,
+        /// The device's whole memory.
+        device_mib: f64,
+    },
+}
+
+/// Where the throttle reads time and how it waits: the system clock, or a fake in tests.
+pub trait Clock {
+    /// The current instant.
+    fn now(&mut self) -> Instant;
+    /// Idles for `duration`.
+    fn sleep(&mut self, duration: Duration);
+}
+
+/// The real clock: `Instant::now` and a sleep that spins for the last 100 us (OS sleeps
+/// overshoot by tens of microseconds, which would throttle short steps too much).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&mut self) -> Instant {
+        Instant::now()
+    }
+
+    fn sleep(&mut self, duration: Duration) {
+        let deadline = Instant::now() + duration;
+        let spin = Duration::from_micros(100);
+        if duration > spin {
+            std::thread::sleep(duration - spin);
+        }
+        while Instant::now() < deadline {
+            std::hint::spin_loop();
+        }
+    }
+}
+
+fn check_share(share: f64) -> Result<f64, ThrottleError> {
+    if share.is_finite() && share > 0.0 && share <= 1.0 {
+        Ok(share)
+    } else {
+        Err(ThrottleError::InvalidShare(share))
+    }
+}
+
+/// Keeps a device busy only a share `f` of the time (see the module docs).
+#[derive(Debug)]
+pub struct Throttle<C: Clock = SystemClock> {
+    share: f64,
+    clock: C,
+    busy_since: Instant,
+    busy: Duration,
+    idle: Duration,
+}
+
+impl Throttle<SystemClock> {
+    /// A throttle to `share` of the device on the system clock; the first step's busy time
+    /// starts now.
+    pub fn new(share: f64) -> Result<Self, ThrottleError> {
+        Self::with_clock(share, SystemClock)
+    }
+}
+
+impl<C: Clock> Throttle<C> {
+    /// How the throttle works, for the results' `throttle_method` column.
+    pub const METHOD: &'static str = "duty-cycle";
+
+    /// A throttle on the given clock.
+    pub fn with_clock(share: f64, mut clock: C) -> Result<Self, ThrottleError> {
+        let share = check_share(share)?;
+        let busy_since = clock.now();
+        Ok(Self {
+            share,
+            clock,
+            busy_since,
+            busy: Duration::ZERO,
+            idle: Duration::ZERO,
+        })
+    }
+
+    /// The share f.
+    pub fn share(&self) -> f64 {
+        self.share
+    }
+
+    /// Restarts the busy-time measurement now (call before the first step when set-up work
+    /// happened since the throttle was made).
+    pub fn start(&mut self) {
+        self.busy_since = self.clock.now();
+    }
+
+    /// Ends a step: the time since the last idle period is the step's busy time `t`; idles
+    /// `t * (1/f - 1)` and returns that idle time. Call after synchronising the device.
+    pub fn after_step(&mut self) -> Duration {
+        let now = self.clock.now();
+        let busy = now.saturating_duration_since(self.busy_since);
+        let idle = busy.mul_f64(1.0 / self.share - 1.0);
+        if !idle.is_zero() {
+            self.clock.sleep(idle);
+        }
+        self.busy += busy;
+        self.idle += idle;
+        self.busy_since = self.clock.now();
+        idle
+    }
+
+    /// Total busy time measured so far.
+    pub fn busy(&self) -> Duration {
+        self.busy
+    }
+
+    /// Total time idled so far.
+    pub fn idle(&self) -> Duration {
+        self.idle
+    }
+}
+
+/// A cap on the device memory a run may hold: the share f times the device's memory.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct MemoryCap {
+    share: f64,
+    device_bytes: u64,
+}
+
+impl MemoryCap {
+    /// A cap of `share` x `device_bytes`.
+    pub fn new(share: f64, device_bytes: u64) -> Result<Self, ThrottleError> {
+        Ok(Self {
+            share: check_share(share)?,
+            device_bytes,
+        })
+    }
+
+    /// The cap in bytes.
+    pub fn limit_bytes(&self) -> u64 {
+        (self.device_bytes as f64 * self.share) as u64
+    }
+
+    /// An error when `used_bytes` is above the cap.
+    pub fn check(&self, used_bytes: u64) -> Result<(), ThrottleError> {
+        if used_bytes <= self.limit_bytes() {
+            return Ok(());
+        }
+        const MIB: f64 = 1024.0 * 1024.0;
+        Err(ThrottleError::MemoryExceeded {
+            used_mib: used_bytes as f64 / MIB,
+            cap_mib: self.limit_bytes() as f64 / MIB,
+            share: self.share,
+            device_mib: self.device_bytes as f64 / MIB,
+        })
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    /// A clock that advances only when told to, and records the sleeps asked of it.
+    struct FakeClock {
+        now: Instant,
+        sleeps: Vec<Duration>,
+    }
+
+    impl Clock for FakeClock {
+        fn now(&mut self) -> Instant {
+            self.now
+        }
+        fn sleep(&mut self, duration: Duration) {
+            self.sleeps.push(duration);
+            self.now += duration;
+        }
+    }
+
+    fn throttle(share: f64) -> Throttle<FakeClock> {
+        let clock = FakeClock {
+            now: Instant::now(),
+            sleeps: Vec::new(),
+        };
+        Throttle::with_clock(share, clock).unwrap()
+    }
+
+    #[test]
+    fn idles_exactly_busy_time_times_one_over_share_minus_one() {
+        let mut t = throttle(0.125);
+        t.clock.now += Duration::from_millis(10);
+        assert_eq!(t.after_step(), Duration::from_millis(70));
+        t.clock.now += Duration::from_micros(3);
+        assert_eq!(t.after_step(), Duration::from_micros(21));
+        assert_eq!(
+            t.clock.sleeps,
+            vec![Duration::from_millis(70), Duration::from_micros(21)]
+        );
+        assert_eq!(t.busy(), Duration::from_micros(10_003));
+        assert_eq!(t.idle(), Duration::from_micros(70_021));
+
+        let mut half = throttle(0.5);
+        half.clock.now += Duration::from_millis(4);
+        assert_eq!(half.after_step(), Duration::from_millis(4));
+    }
+
+    #[test]
+    fn idle_time_is_not_counted_as_the_next_steps_busy_time() {
+        let mut t = throttle(0.25);
+        t.clock.now += Duration::from_millis(1);
+        t.after_step();
+        t.clock.now += Duration::from_millis(2);
+        assert_eq!(t.after_step(), Duration::from_millis(6));
+    }
+
+    #[test]
+    fn a_whole_device_never_idles() {
+        let mut t = throttle(1.0);
+        t.clock.now += Duration::from_millis(5);
+        assert_eq!(t.after_step(), Duration::ZERO);
+        assert!(t.clock.sleeps.is_empty());
+    }
+
+    #[test]
+    fn invalid_shares_are_rejected_with_the_valid_range() {
+        for share in [0.0, -0.5, 1.5, f64::NAN, f64::INFINITY] {
+            let err = Throttle::new(share).unwrap_err();
+            assert!(matches!(err, ThrottleError::InvalidShare(_)));
+            assert!(
+                err.to_string().contains("expected a number in (0, 1]"),
+                "{err}"
+            );
+            assert!(MemoryCap::new(share, 1).is_err());
+        }
+    }
+
+    #[test]
+    fn memory_cap_is_the_share_of_the_device() {
+        let cap = MemoryCap::new(0.125, 8 << 30).unwrap();
+        assert_eq!(cap.limit_bytes(), 1 << 30);
+        assert!(cap.check(1 << 30).is_ok());
+        let err = cap.check((1 << 30) + 1).unwrap_err();
+        assert!(
+            err.to_string().contains("exceeds the cap of 1024.0 MiB"),
+            "{err}"
+        );
+    }
+}

@@ -1,0 +1,61 @@
+//! Times loading MNIST, and compares feeding a batch through Burn's `Dataset` trait with
+//! slicing the contiguous buffer.
+//!
+//! `MNIST_DIR=../shared/mnist cargo run --release -p replay-mnist --example load_time`
+
+use std::time::Instant;
+
+use burn_dataset::Dataset;
+use replay_mnist::{IMAGE_PIXELS, Locator, MnistError};
+
+fn main() -> Result<(), MnistError> {
+    let locator = Locator::from_env().with_download(false);
+    let mut best = f64::INFINITY;
+    let mut mnist = None;
+    for _ in 0..5 {
+        let start = Instant::now();
+        let loaded = locator.load()?;
+        best = best.min(start.elapsed().as_secs_f64());
+        mnist = Some(loaded);
+    }
+    let Some(mnist) = mnist else { return Ok(()) };
+    println!(
+        "loaded {} + {} images from {} in {:.1} ms (best of 5)",
+        mnist.train.len(),
+        mnist.test.len(),
+        mnist.source,
+        best * 1e3
+    );
+
+    let start = Instant::now();
+    let checked = mnist.source.files.verify_checksums();
+    println!(
+        "verify_checksums: {:?} in {:.1} ms",
+        checked.is_ok(),
+        start.elapsed().as_secs_f64() * 1e3
+    );
+
+    // One epoch of f32 inputs, two ways.
+    let train = &mnist.train;
+    let start = Instant::now();
+    let mut sum = 0f32;
+    for i in 0..Dataset::len(train) {
+        if let Ok(item) = Dataset::get(train, i) {
+            sum += item.image.iter().flatten().sum::<f32>() / 255.0;
+        }
+    }
+    let via_trait = start.elapsed().as_secs_f64();
+    let start = Instant::now();
+    let mut sum2 = 0f32;
+    for chunk in train.pixels().chunks_exact(IMAGE_PIXELS * 100) {
+        let batch: Vec<f32> = chunk.iter().map(|&b| f32::from(b) / 255.0).collect();
+        sum2 += batch.iter().sum::<f32>();
+    }
+    let via_slices = start.elapsed().as_secs_f64();
+    println!(
+        "one epoch as f32: Dataset::get {:.1} ms, slicing the buffer {:.1} ms (sums {sum:.0} {sum2:.0})",
+        via_trait * 1e3,
+        via_slices * 1e3
+    );
+    Ok(())
+}

@@ -1,0 +1,190 @@
+//! The study's framework network: Keras' `Dense(28, sigmoid)` then `Dense(10, sigmoid)`, in Burn.
+//!
+//! Keras defaults are kept: Glorot (Xavier) uniform weights and zero biases. Burn's
+//! `LinearConfig::with_initializer` would also draw the biases from the Glorot range, so the
+//! biases are replaced by zeros after initialisation.
+//!
+//! Weights can be written to and read from SafeTensors files (see [`Mlp::save_safetensors`]).
+
+use std::path::Path;
+
+use burn::module::Param;
+use burn::nn::{Initializer, Linear, LinearConfig};
+use burn::prelude::*;
+use burn::store::{ModuleSnapshot, SafetensorsStore};
+use burn::tensor::activation::sigmoid;
+
+use crate::data::{HIDDEN, INPUTS, OUTPUTS};
+
+/// Errors of the Burn network: weight files and device read-backs.
+#[derive(Debug, thiserror::Error)]
+pub enum MlpError {
+    /// A weights file could not be read or written.
+    #[error("weights file '{path}': {message}")]
+    Weights {
+        /// The file.
+        path: String,
+        /// What went wrong.
+        message: String,
+    },
+    /// A weights file lacks tensors, or holds tensors of the wrong shape.
+    #[error(
+        "weights file '{path}' does not fit the 784-28-10 network: {message}; expected tensors \
+         hidden.weight [784, 28], hidden.bias [28], output.weight [28, 10], output.bias [10]"
+    )]
+    WeightsMismatch {
+        /// The file.
+        path: String,
+        /// Which tensors are missing, unexpected or misshapen.
+        message: String,
+    },
+    /// The device failed to run the work or to hand back a result.
+    #[error("device error: {0}")]
+    Device(String),
+}
+
+/// Builds an [`Mlp`]: layer sizes default to the study's 784-28-10.
+#[derive(Config, Debug)]
+pub struct MlpConfig {
+    /// Input features (28 x 28 pixels).
+    #[config(default = 784)]
+    pub inputs: usize,
+    /// Hidden sigmoid neurons.
+    #[config(default = 28)]
+    pub hidden: usize,
+    /// Output sigmoid neurons, one per digit.
+    #[config(default = 10)]
+    pub outputs: usize,
+}
+
+impl Default for MlpConfig {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl MlpConfig {
+    /// The study's network on `device`: Glorot-uniform weights drawn from the device's random
+    /// generator (seed it with `device.seed(..)` first for a reproducible start) and zero
+    /// biases.
+    pub fn init(&self, device: &Device) -> Mlp {
+        Mlp {
+            hidden: glorot_layer(self.inputs, self.hidden, device),
+            output: glorot_layer(self.hidden, self.outputs, device),
+        }
+    }
+}
+
+fn glorot_layer(inputs: usize, outputs: usize, device: &Device) -> Linear {
+    let mut layer = LinearConfig::new(inputs, outputs)
+        .with_initializer(Initializer::XavierUniform { gain: 1.0 })
+        .init(device);
+    layer.bias = Some(Param::from_tensor(Tensor::zeros([outputs], device)));
+    layer
+}
+
+/// The 784-28-10 sigmoid MLP.
+///
+/// Burn's `Linear` stores its weight as `[inputs, outputs]` and computes `x W + b`.
+#[derive(Module, Debug)]
+pub struct Mlp {
+    /// 784 -> 28, followed by a sigmoid.
+    pub hidden: Linear,
+    /// 28 -> 10, followed by a sigmoid.
+    pub output: Linear,
+}
+
+impl Mlp {
+    /// Shapes: `images` `[batch, 784]` (pixels scaled to [0, 1]) -> `[batch, 10]` sigmoid
+    /// outputs, one per digit.
+    pub fn forward(&self, images: Tensor<2>) -> Tensor<2> {
+        let hidden = sigmoid(self.hidden.forward(images));
+        sigmoid(self.output.forward(hidden))
+    }
+
+    /// Writes the weights as a SafeTensors file (atomically: a crash leaves any old file
+    /// whole). Tensors, all f32, in Burn's layout (`x W + b`, weights `[in, out]`):
+    /// `hidden.weight` `[784, 28]`, `hidden.bias` `[28]`, `output.weight` `[28, 10]`,
+    /// `output.bias` `[10]`. PyTorch's `nn.Linear` wants `[out, in]`: transpose the weights
+    /// when loading them there.
+    pub fn save_safetensors(&self, path: &Path) -> Result<(), MlpError> {
+        let mut store = SafetensorsStore::from_file(path)
+            .overwrite(true)
+            .metadata("network", "784-28-10 sigmoid MLP (cloud-ml-replay)")
+            .metadata("layout", "weights [in, out], y = x W + b");
+        self.save_into(&mut store).map_err(|e| MlpError::Weights {
+            path: path.display().to_string(),
+            message: e.to_string(),
+        })
+    }
+
+    /// Replaces every weight and bias with those of a SafeTensors file written by
+    /// [`Mlp::save_safetensors`] (or by any tool using the same names, shapes and layout).
+    /// Every tensor must be present with its exact shape.
+    pub fn load_safetensors(mut self, path: &Path) -> Result<Self, MlpError> {
+        let describe = |message: String| MlpError::Weights {
+            path: path.display().to_string(),
+            message,
+        };
+        if !path.is_file() {
+            return Err(describe("no such file".to_string()));
+        }
+        let mut store = SafetensorsStore::from_file(path)
+            .validate(true)
+            .allow_partial(false);
+        let result = self
+            .load_from(&mut store)
+            .map_err(|e| describe(e.to_string()))?;
+        let mut problems = Vec::new();
+        if !result.missing.is_empty() {
+            let names: Vec<&str> = result
+                .missing
+                .iter()
+                .map(|(name, _)| name.as_str())
+                .collect();
+            problems.push(format!("missing {}", names.join(", ")));
+        }
+        if !result.unused.is_empty() {
+            problems.push(format!("unexpected {}", result.unused.join(", ")));
+        }
+        for error in &result.errors {
+            problems.push(error.to_string());
+        }
+        if problems.is_empty() {
+            Ok(self)
+        } else {
+            Err(MlpError::WeightsMismatch {
+                path: path.display().to_string(),
+                message: problems.join("; "),
+            })
+        }
+    }
+
+    /// Weights and biases copied to the host, in the order hidden.weight `[784 x 28]`,
+    /// hidden.bias, output.weight `[28 x 10]`, output.bias.
+    pub fn to_host(&self) -> Result<[Vec<f32>; 4], MlpError> {
+        let read = |t: Tensor<2>| read_f32(t.reshape([-1])).map_err(MlpError::Device);
+        let read1 = |t: Tensor<1>| read_f32(t).map_err(MlpError::Device);
+        let bias = |layer: &Linear| {
+            layer
+                .bias
+                .as_ref()
+                .map(|b| b.val())
+                .ok_or_else(|| MlpError::Device("layer without bias".to_string()))
+        };
+        Ok([
+            read(self.hidden.weight.val())?,
+            read1(bias(&self.hidden)?)?,
+            read(self.output.weight.val())?,
+            read1(bias(&self.output)?)?,
+        ])
+    }
+}
+
+/// Reads a tensor back as f32 values.
+pub(crate) fn read_f32<const D: usize>(tensor: Tensor<D>) -> Result<Vec<f32>, String> {
+    tensor.try_to_vec_as::<f32>().map_err(|e| e.to_string())
+}
+
+/// Compile-time guard: the study's sizes match the crate's constants.
+const _: () = assert!(INPUTS == 784 && HIDDEN == 28 && OUTPUTS == 10);

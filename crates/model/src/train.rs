@@ -1,0 +1,465 @@
+//! Training and evaluating the Burn [`Mlp`]: Keras' `fit` with loss "MSE", plain SGD.
+//!
+//! Each step builds its batch on the host from the borrowed u8 pixels (scaled by 1/255) and
+//! uploads it; this keeps the 188 MB training set off the device (one lavapipe buffer cannot
+//! hold it) and costs a few microseconds per batch-1 step, well below Burn's per-operation
+//! overhead. The batch's outputs are read back once per step to report the running loss and
+//! accuracy, which also keeps the device in step with the host.
+
+use burn::optim::{GradientsParams, ModuleOptimizer, SgdConfig};
+use burn::prelude::*;
+
+use crate::data::{INPUTS, OUTPUTS, Order, Samples};
+use crate::mlp::{Mlp, MlpConfig, MlpError, read_f32};
+use crate::progress::{Control, EpochStats, Evaluation, Progress, ProgressSink};
+
+/// Images per forward pass when evaluating.
+const EVAL_BATCH: usize = 1000;
+
+/// Trains an [`Mlp`] with SGD on the mean squared error, like the study's Keras code.
+pub struct Trainer {
+    /// Always `Some` between steps; taken while the optimizer consumes it.
+    model: Option<Mlp>,
+    optimizer: ModuleOptimizer,
+    device: Device,
+    learning_rate: f64,
+    batch_size: usize,
+    seed: u64,
+}
+
+impl std::fmt::Debug for Trainer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Trainer")
+            .field("device", &self.device)
+            .field("learning_rate", &self.learning_rate)
+            .field("batch_size", &self.batch_size)
+            .field("seed", &self.seed)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Trainer {
+    /// A freshly initialised network on `device` (Glorot-uniform weights from `seed`, zero
+    /// biases), trained with `learning_rate` in batches of `batch_size` (at least 1).
+    pub fn new(device: &Device, seed: u64, learning_rate: f64, batch_size: usize) -> Self {
+        let device = device.clone().autodiff();
+        device.seed(seed);
+        let model = MlpConfig::new().init(&device);
+        Self {
+            model: Some(model),
+            optimizer: SgdConfig::new().init(),
+            device,
+            learning_rate,
+            batch_size: batch_size.max(1),
+            seed,
+        }
+    }
+
+    /// Starts from the weights of a SafeTensors file instead of the seeded initialisation.
+    pub fn with_weights(mut self, path: &std::path::Path) -> Result<Self, MlpError> {
+        let model = self.model.take().ok_or_else(lost_model)?;
+        self.model = Some(model.load_safetensors(path)?);
+        Ok(self)
+    }
+
+    /// The network being trained.
+    pub fn model(&self) -> Result<&Mlp, MlpError> {
+        self.model.as_ref().ok_or_else(lost_model)
+    }
+
+    /// The device the network trains on (with autodiff).
+    pub fn device(&self) -> &Device {
+        &self.device
+    }
+
+    /// One epoch over `samples` in `order` (shuffled from the trainer's seed and the epoch
+    /// number, or file order). Calls `sink` after every step; stops early when it says so.
+    pub fn train_epoch(
+        &mut self,
+        samples: Samples<'_>,
+        order: Order,
+        epoch: usize,
+        sink: &mut impl ProgressSink,
+    ) -> Result<EpochStats, MlpError> {
+        let indices = order.indices(samples.len(), self.seed, epoch);
+        let steps = indices.len().div_ceil(self.batch_size);
+        let mut seen = 0usize;
+        let mut loss_sum = 0.0f64;
+        let mut correct = 0usize;
+        let mut completed = true;
+        for (step, batch) in indices.chunks(self.batch_size).enumerate() {
+            let (images, targets) = host_batch(samples, batch);
+            let images = Tensor::<2>::from_data(
+                TensorData::new(images, [batch.len(), INPUTS]),
+                &self.device,
+            );
+            let targets = Tensor::<2>::from_data(
+                TensorData::new(targets, [batch.len(), OUTPUTS]),
+                &self.device,
+            );
+            let model = self.model.as_ref().ok_or_else(lost_model)?;
+            let outputs = model.forward(images);
+            let error = outputs.clone() - targets;
+            let loss = (error.clone() * error).mean();
+            let grads = GradientsParams::from_grads(loss.backward(), model);
+            let model = self.model.take().ok_or_else(lost_model)?;
+            self.model = Some(self.optimizer.step(self.learning_rate, model, grads));
+
+            let outputs = read_f32(outputs.detach()).map_err(MlpError::Device)?;
+            let (batch_loss, batch_correct) = score(samples, batch, &outputs);
+            loss_sum += batch_loss;
+            correct += batch_correct;
+            seen += batch.len();
+            let progress = Progress {
+                epoch,
+                step: step + 1,
+                steps,
+                samples: seen,
+                total_samples: indices.len(),
+                loss: loss_sum / seen as f64,
+                accuracy: correct as f64 / seen as f64,
+            };
+            if sink.on_progress(&progress) == Control::Stop {
+                completed = seen == indices.len();
+                break;
+            }
+        }
+        Ok(EpochStats {
+            epoch,
+            samples: seen,
+            loss: if seen > 0 {
+                loss_sum / seen as f64
+            } else {
+                0.0
+            },
+            accuracy: if seen > 0 {
+                correct as f64 / seen as f64
+            } else {
+                0.0
+            },
+            completed,
+        })
+    }
+
+    /// Test loss (Keras "MSE") and arg-max accuracy of the current network on `samples`.
+    pub fn evaluate(&self, samples: Samples<'_>) -> Result<Evaluation, MlpError> {
+        evaluate(self.model()?, samples, &self.device)
+    }
+}
+
+/// Test loss (Keras "MSE") and arg-max accuracy of `model` on `samples`, computed on the
+/// inference copy of the network (no autodiff graph), in batches of 1,000 images.
+pub fn evaluate(
+    model: &Mlp,
+    samples: Samples<'_>,
+    device: &Device,
+) -> Result<Evaluation, MlpError> {
+    let model = model.valid();
+    let device = device.clone().without_autodiff();
+    let indices: Vec<usize> = (0..samples.len()).collect();
+    let mut loss_sum = 0.0;
+    let mut correct = 0;
+    for batch in indices.chunks(EVAL_BATCH) {
+        let (images, _) = host_batch(samples, batch);
+        let images =
+            Tensor::<2>::from_data(TensorData::new(images, [batch.len(), INPUTS]), &device);
+        let outputs = read_f32(model.forward(images)).map_err(MlpError::Device)?;
+        let (batch_loss, batch_correct) = score(samples, batch, &outputs);
+        loss_sum += batch_loss;
+        correct += batch_correct;
+    }
+    let n = samples.len().max(1) as f64;
+    Ok(Evaluation {
+        samples: samples.len(),
+        loss: loss_sum / n,
+        accuracy: correct as f64 / n,
+    })
+}
+
+/// The error for a network lost to a panic inside the optimizer step.
+fn lost_model() -> MlpError {
+    MlpError::Device("the network was lost in a failed optimizer step".to_string())
+}
+
+/// The batch's images scaled to [0, 1] and its one-hot targets, row-major.
+fn host_batch(samples: Samples<'_>, batch: &[usize]) -> (Vec<f32>, Vec<f32>) {
+    let mut images = Vec::with_capacity(batch.len() * INPUTS);
+    let mut targets = vec![0.0f32; batch.len() * OUTPUTS];
+    for (row, &i) in batch.iter().enumerate() {
+        images.extend(samples.image(i).iter().map(|&p| f32::from(p) / 255.0));
+        targets[row * OUTPUTS + samples.label(i)] = 1.0;
+    }
+    (images, targets)
+}
+
+/// Summed per-sample loss (mean over the 10 outputs of the squared error) and the number of
+/// correct arg-max predictions of a batch's outputs.
+fn score(samples: Samples<'_>, batch: &[usize], outputs: &[f32]) -> (f64, usize) {
+    let mut loss = 0.0;
+    let mut correct = 0;
+    for (row, &i) in batch.iter().enumerate() {
+        let out = &outputs[row * OUTPUTS..(row + 1) * OUTPUTS];
+        let label = samples.label(i);
+        let mut best = 0;
+        let mut sample_loss = 0.0f64;
+        for (j, &y) in out.iter().enumerate() {
+            let t = if j == label { 1.0 } else { 0.0 };
+            sample_loss += (f64::from(y) - t).powi(2);
+            if y > out[best] {
+                best = j;
+            }
+        }
+        loss += sample_loss / OUTPUTS as f64;
+        correct += usize::from(best == label);
+    }
+    (loss, correct)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use burn::module::Param;
+
+    use super::*;
+    use crate::progress::Silent;
+
+    fn device() -> Device {
+        Device::flex()
+    }
+
+    fn sigmoid(z: f64) -> f64 {
+        1.0 / (1.0 + (-z).exp())
+    }
+
+    /// Two images with a few lit pixels, labels 3 and 7.
+    fn tiny_samples() -> (Vec<u8>, Vec<u8>) {
+        let mut pixels = vec![0u8; 2 * INPUTS];
+        for (k, p) in [(0, 255u8), (100, 128), (400, 64), (783, 200)] {
+            pixels[k] = p;
+            pixels[INPUTS + (k + 37) % INPUTS] = p / 2 + 1;
+        }
+        (pixels, vec![3, 7])
+    }
+
+    fn host_weights(trainer: &Trainer) -> [Vec<f32>; 4] {
+        trainer.model().unwrap().to_host().unwrap()
+    }
+
+    #[test]
+    fn the_network_has_the_study_shapes_glorot_weights_and_zero_biases() {
+        let trainer = Trainer::new(&device(), 3, 0.1, 1);
+        let [w1, b1, w2, b2] = host_weights(&trainer);
+        assert_eq!(
+            (w1.len(), b1.len(), w2.len(), b2.len()),
+            (784 * 28, 28, 28 * 10, 10)
+        );
+        let bound1 = (6.0f32 / (784.0 + 28.0)).sqrt();
+        let bound2 = (6.0f32 / (28.0 + 10.0)).sqrt();
+        assert!(w1.iter().all(|w| w.abs() <= bound1));
+        assert!(w2.iter().all(|w| w.abs() <= bound2));
+        // Spread over the whole range, not a constant.
+        assert!(w1.iter().cloned().fold(0.0f32, f32::max) > 0.9 * bound1);
+        assert!(w1.iter().cloned().fold(0.0f32, f32::min) < -0.9 * bound1);
+        assert!(b1.iter().chain(&b2).all(|&b| b == 0.0));
+    }
+
+    #[test]
+    fn one_sgd_step_matches_a_hand_computation() {
+        let (pixels, labels) = tiny_samples();
+        let samples = Samples::new(&pixels[..INPUTS], &labels[..1]).unwrap();
+        let lr = 0.1;
+        let mut trainer = Trainer::new(&device(), 11, lr, 1);
+        let [w1, b1, w2, b2] = host_weights(&trainer);
+        // Ordinary backpropagation of Keras' MSE (mean over 10 outputs), in f64 by hand.
+        let x: Vec<f64> = pixels[..INPUTS]
+            .iter()
+            .map(|&p| f64::from(p) / 255.0)
+            .collect();
+        let h: Vec<f64> = (0..28)
+            .map(|j| {
+                sigmoid(
+                    f64::from(b1[j])
+                        + (0..784)
+                            .map(|i| x[i] * f64::from(w1[i * 28 + j]))
+                            .sum::<f64>(),
+                )
+            })
+            .collect();
+        let y: Vec<f64> = (0..10)
+            .map(|k| {
+                sigmoid(
+                    f64::from(b2[k])
+                        + (0..28)
+                            .map(|j| h[j] * f64::from(w2[j * 10 + k]))
+                            .sum::<f64>(),
+                )
+            })
+            .collect();
+        let d_out: Vec<f64> = (0..10)
+            .map(|k| {
+                let t = if k == 3 { 1.0 } else { 0.0 };
+                2.0 / 10.0 * (y[k] - t) * y[k] * (1.0 - y[k])
+            })
+            .collect();
+        let d_hid: Vec<f64> = (0..28)
+            .map(|j| {
+                (0..10)
+                    .map(|k| f64::from(w2[j * 10 + k]) * d_out[k])
+                    .sum::<f64>()
+                    * h[j]
+                    * (1.0 - h[j])
+            })
+            .collect();
+
+        let stats = trainer
+            .train_epoch(samples, Order::File, 1, &mut Silent)
+            .unwrap();
+        let expected_loss: f64 = (0..10)
+            .map(|k| (y[k] - if k == 3 { 1.0 } else { 0.0 }).powi(2))
+            .sum::<f64>()
+            / 10.0;
+        assert!(
+            (stats.loss - expected_loss).abs() < 1e-6,
+            "{} vs {expected_loss}",
+            stats.loss
+        );
+
+        let [nw1, nb1, nw2, nb2] = host_weights(&trainer);
+        for k in 0..10 {
+            assert!((f64::from(nb2[k]) - (f64::from(b2[k]) - lr * d_out[k])).abs() < 1e-6);
+            for j in 0..28 {
+                let expected = f64::from(w2[j * 10 + k]) - lr * h[j] * d_out[k];
+                assert!((f64::from(nw2[j * 10 + k]) - expected).abs() < 1e-6);
+            }
+        }
+        for j in 0..28 {
+            assert!((f64::from(nb1[j]) - (f64::from(b1[j]) - lr * d_hid[j])).abs() < 1e-6);
+            for i in [0, 100, 400, 783, 5] {
+                let expected = f64::from(w1[i * 28 + j]) - lr * x[i] * d_hid[j];
+                assert!((f64::from(nw1[i * 28 + j]) - expected).abs() < 1e-6);
+            }
+        }
+    }
+
+    #[test]
+    fn gradients_agree_with_finite_differences() {
+        let device = device().autodiff();
+        device.seed(5);
+        let model = MlpConfig::new().init(&device);
+        let (pixels, labels) = tiny_samples();
+        let samples = Samples::new(&pixels, &labels).unwrap();
+        let (images, targets) = host_batch(samples, &[0, 1]);
+        let loss_of = |model: &Mlp| {
+            let x = Tensor::<2>::from_data(TensorData::new(images.clone(), [2, INPUTS]), &device);
+            let t = Tensor::<2>::from_data(TensorData::new(targets.clone(), [2, OUTPUTS]), &device);
+            let e = model.forward(x) - t;
+            (e.clone() * e).mean()
+        };
+        let grads = loss_of(&model).backward();
+        let g_hidden = read_f32(model.hidden.weight.val().grad(&grads).unwrap()).unwrap();
+        let g_output = read_f32(model.output.weight.val().grad(&grads).unwrap()).unwrap();
+        let eps = 1e-2f32;
+        let [w1, _, w2, _] = model.to_host().unwrap();
+        let numeric = |layer: usize, index: usize| {
+            let mut losses = [0.0f64; 2];
+            for (slot, sign) in [(0, 1.0f32), (1, -1.0f32)] {
+                let mut m = model.valid();
+                let (w, shape, linear) = if layer == 0 {
+                    (w1.clone(), [784, 28], &mut m.hidden)
+                } else {
+                    (w2.clone(), [28, 10], &mut m.output)
+                };
+                let mut w = w;
+                w[index] += sign * eps;
+                linear.weight =
+                    Param::from_tensor(Tensor::from_data(TensorData::new(w, shape), &device));
+                losses[slot] = f64::from(loss_of(&m).into_scalar::<f32>());
+            }
+            (losses[0] - losses[1]) / (2.0 * f64::from(eps))
+        };
+        for (layer, index, analytic) in [
+            (0, 100 * 28 + 3, g_hidden[100 * 28 + 3]),
+            (0, 783 * 28 + 27, g_hidden[783 * 28 + 27]),
+            (1, 5 * 10 + 3, g_output[5 * 10 + 3]),
+            (1, 27 * 10 + 7, g_output[27 * 10 + 7]),
+        ] {
+            let numeric = numeric(layer, index);
+            let analytic = f64::from(analytic);
+            assert!(
+                (numeric - analytic).abs() <= 1e-4 + 2e-2 * analytic.abs(),
+                "layer {layer} weight {index}: numeric {numeric} vs autodiff {analytic}"
+            );
+        }
+        assert!(
+            g_output.iter().any(|g| g.abs() > 1e-4),
+            "gradients are not all ~0"
+        );
+    }
+
+    #[test]
+    fn the_same_seed_gives_identical_training_and_another_seed_does_not() {
+        let (pixels, labels) = tiny_samples();
+        let samples = Samples::new(&pixels, &labels).unwrap();
+        let run = |seed| {
+            let mut trainer = Trainer::new(&device(), seed, 0.1, 1);
+            trainer
+                .train_epoch(samples, Order::Shuffled, 1, &mut Silent)
+                .unwrap();
+            host_weights(&trainer)
+        };
+        assert_eq!(run(7), run(7));
+        assert_ne!(run(7), run(8));
+    }
+
+    #[test]
+    fn a_sink_can_stop_an_epoch_early() {
+        let (pixels, labels) = tiny_samples();
+        let samples = Samples::new(&pixels, &labels).unwrap();
+        let mut trainer = Trainer::new(&device(), 1, 0.1, 1);
+        let mut calls = 0;
+        let mut stop_first = |_: &Progress| {
+            calls += 1;
+            Control::Stop
+        };
+        let stats = trainer
+            .train_epoch(samples, Order::File, 1, &mut stop_first)
+            .unwrap();
+        assert_eq!((calls, stats.samples, stats.completed), (1, 1, false));
+    }
+
+    #[test]
+    fn weights_round_trip_through_safetensors_and_mismatches_are_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("mlp.safetensors");
+        let trainer = Trainer::new(&device(), 21, 0.1, 1);
+        trainer.model().unwrap().save_safetensors(&path).unwrap();
+        let loaded = Trainer::new(&device(), 99, 0.1, 1)
+            .with_weights(&path)
+            .unwrap();
+        assert_eq!(host_weights(&loaded), host_weights(&trainer));
+
+        let missing = dir.path().join("nope.safetensors");
+        let err = Trainer::new(&device(), 1, 0.1, 1)
+            .with_weights(&missing)
+            .unwrap_err();
+        assert!(err.to_string().contains("no such file"), "{err}");
+
+        std::fs::write(&path, b"not a safetensors file").unwrap();
+        let err = Trainer::new(&device(), 1, 0.1, 1)
+            .with_weights(&path)
+            .unwrap_err();
+        assert!(err.to_string().starts_with("weights file"), "{err}");
+    }
+
+    #[test]
+    fn evaluation_counts_arg_max_hits_and_mse() {
+        let (pixels, labels) = tiny_samples();
+        let samples = Samples::new(&pixels, &labels).unwrap();
+        let trainer = Trainer::new(&device(), 2, 0.1, 1);
+        let eval = trainer.evaluate(samples).unwrap();
+        assert_eq!(eval.samples, 2);
+        // Untrained sigmoid outputs sit near 0.5: the MSE against one-hot is near 0.25.
+        assert!((0.1..0.4).contains(&eval.loss), "{}", eval.loss);
+        assert!([0.0, 0.5, 1.0].contains(&eval.accuracy));
+    }
+}

@@ -1,0 +1,37 @@
+//! The replay's results: one CSV row per training epoch, written so that nothing is lost, read
+//! back robustly, and turned into the study's comparison as Markdown, SVG charts, CSV and JSON.
+//!
+//! - [`ResultRow`] is one epoch of one run; [`HEADER`] its CSV columns, units in their names.
+//! - [`ResultsFile`] appends rows to `<dir>/<config>.csv`: locked, whole lines, synced.
+//! - [`read_results`] reads every CSV of a folder into a [`ResultsSet`]: the valid rows, and a
+//!   [`Problem`] for each foreign file, torn or malformed line.
+//! - [`Report::build`] summarises the `ok` rows per configuration and implementation beside the
+//!   study's published [`StudyFigure`]s.
+//! - [`export`] renders a report: one [`Exporter`] per format, written by [`write_report`].
+//!
+//! ```no_run
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use std::path::Path;
+//! use replay_report::{Report, all_exporters, read_results, write_report};
+//!
+//! let results = read_results(Path::new("results"))?;
+//! let report = Report::build(&results, &[]);
+//! write_report(&report, Path::new("report"), &all_exporters())?;
+//! # Ok(())
+//! # }
+//! ```
+
+pub mod export;
+mod reader;
+mod report;
+mod row;
+mod writer;
+
+pub use export::{ExportError, Exporter, all_exporters, write_report};
+pub use reader::{Problem, ReadError, ResultsSet, read_results};
+pub use report::{
+    EpochReport, GroupReport, HostCpu, HostDevice, HostReport, Report, Stats, StudyComparison,
+    StudyFigure,
+};
+pub use row::{HEADER, ResultRow, Status};
+pub use writer::{ResultsFile, WriteError, results_file_name};

@@ -1,0 +1,349 @@
+//! The result row: one training epoch of one run, as one CSV line.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+/// The CSV header, in column order; it matches the field order of [`ResultRow`] exactly.
+pub const HEADER: &[&str] = &[
+    "run_id",
+    "started_utc",
+    "config",
+    "platform",
+    "implementation",
+    "backend",
+    "device",
+    "threads_requested",
+    "threads_used",
+    "gpu_share",
+    "throttle_method",
+    "ram_gb",
+    "peak_rss_mib",
+    "ram_exceeded",
+    "batch_size",
+    "learning_rate",
+    "seed",
+    "epoch",
+    "samples",
+    "wall_s",
+    "user_s",
+    "sys_s",
+    "samples_per_s",
+    "train_loss",
+    "train_accuracy",
+    "test_loss",
+    "test_accuracy",
+    "billing",
+    "price_source",
+    "cost",
+    "cost_background",
+    "currency",
+    "host_cpu",
+    "host_cores",
+    "version",
+    "status",
+];
+
+/// How an epoch ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// The epoch finished and was evaluated on the test set.
+    Ok,
+    /// The run was stopped (Ctrl-C) during this epoch; its figures cover the samples trained.
+    Interrupted,
+    /// The epoch failed with an error; its figures cover what was done before the error.
+    Failed,
+}
+
+impl Status {
+    /// The CSV spelling: `ok`, `interrupted` or `failed`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Ok => "ok",
+            Status::Interrupted => "interrupted",
+            Status::Failed => "failed",
+        }
+    }
+}
+
+impl FromStr for Status {
+    type Err = String;
+
+    /// Parses the CSV spelling; the error lists the valid values.
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        match text {
+            "ok" => Ok(Status::Ok),
+            "interrupted" => Ok(Status::Interrupted),
+            "failed" => Ok(Status::Failed),
+            other => Err(format!(
+                "'{other}' is not a status; expected one of: ok, interrupted, failed"
+            )),
+        }
+    }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One epoch of one run: the unit of every results CSV (one line per epoch).
+///
+/// Times cover the training pass of the epoch only: the test-set evaluation that follows it is
+/// excluded from `wall_s`, `user_s`, `sys_s` and `samples_per_s`, so they compare with the
+/// study's one-epoch `%%time` figures. `None` is written as an empty CSV cell.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ResultRow {
+    /// Identifier of the run, unique across runs (each `--repeat` is a run); every epoch row of
+    /// one run carries the same value. Reading skips a second row with the same `run_id` and
+    /// `epoch` as a duplicate.
+    pub run_id: String,
+    /// When the run started, in UTC, as RFC 3339 (`2025-01-31T12:00:00Z`).
+    pub started_utc: String,
+    /// The configuration's name as the study writes it (`g2.mig`, `c1.32`, `standard-4-8`).
+    pub config: String,
+    /// The platform offering the configuration (`Yandex DataSphere`, `VK Cloud ML Platform`).
+    pub platform: String,
+    /// The training implementation: `burn` (the framework one) or `manual` (the hand-written one).
+    pub implementation: String,
+    /// The Burn backend that ran it (`flex`, `ndarray`, `wgpu`).
+    pub backend: String,
+    /// The device or adapter name the backend reported (`cpu`, a Vulkan adapter's name).
+    pub device: String,
+    /// Threads the configuration asked for (its vCPUs, or `--threads`), count.
+    pub threads_requested: u32,
+    /// Threads actually used, after capping at the host's cores, count.
+    pub threads_used: u32,
+    /// Fraction of the GPU granted by the throttle, in (0, 1]; empty for CPU configurations.
+    pub gpu_share: Option<f64>,
+    /// How the GPU share was enforced (for example `duty-cycle`), or `none`.
+    pub throttle_method: String,
+    /// The configuration's RAM, the run's memory budget, in GB (10^9 bytes).
+    pub ram_gb: f64,
+    /// Peak resident set size of the process up to the end of this epoch, in MiB (2^20 bytes).
+    pub peak_rss_mib: f64,
+    /// Whether `peak_rss_mib` exceeded `ram_gb` (the emulated configuration would have run out).
+    pub ram_exceeded: bool,
+    /// Training samples per gradient update, count.
+    pub batch_size: u32,
+    /// Gradient-descent learning rate, dimensionless.
+    pub learning_rate: f64,
+    /// Seed of the weight initialisation and the shuffling.
+    pub seed: u64,
+    /// Epoch number within the run, starting at 1.
+    pub epoch: u32,
+    /// Training samples processed in this epoch, count (fewer than the set if interrupted).
+    pub samples: u64,
+    /// Wall-clock time of this epoch's training pass, in seconds.
+    pub wall_s: f64,
+    /// CPU time of the process in user mode during this epoch's training pass, in seconds.
+    pub user_s: f64,
+    /// CPU time of the process in kernel mode during this epoch's training pass, in seconds.
+    pub sys_s: f64,
+    /// Training throughput, `samples / wall_s`, in samples per second.
+    pub samples_per_s: f64,
+    /// Mean training loss (mean squared error) over the epoch's samples; empty if none trained.
+    pub train_loss: Option<f64>,
+    /// Fraction of the epoch's training samples predicted right, in [0, 1]; empty if none.
+    pub train_accuracy: Option<f64>,
+    /// Mean squared error on the test set after this epoch; empty if not evaluated.
+    pub test_loss: Option<f64>,
+    /// Fraction of the test set predicted right after this epoch, in [0, 1]; empty if not
+    /// evaluated.
+    pub test_accuracy: Option<f64>,
+    /// The tariff's billing model (for example `per-second`, `per-minute`, `free`).
+    pub billing: String,
+    /// Where the price comes from and its date.
+    pub price_source: String,
+    /// What this epoch costs on the configuration's tariff, in `currency`; a run costs the sum
+    /// of its rows.
+    pub cost: f64,
+    /// What this epoch costs in the tariff's background mode, in `currency`; empty when the
+    /// tariff has none.
+    pub cost_background: Option<f64>,
+    /// Currency of `cost` and `cost_background`, ISO 4217 (`RUB`, `USD`).
+    pub currency: String,
+    /// The host CPU's model name.
+    pub host_cpu: String,
+    /// Logical cores of the host, count.
+    pub host_cores: u32,
+    /// Version of the program that wrote the row (crate version, plus git commit if known).
+    pub version: String,
+    /// How the epoch ended.
+    pub status: Status,
+}
+
+impl ResultRow {
+    /// Checks the values a report relies on; returns a message naming the first bad column.
+    ///
+    /// Times, throughput, memory and costs must be finite and not negative, accuracies in
+    /// [0, 1], `gpu_share` in (0, 1], and `epoch` at least 1.
+    pub fn check(&self) -> Result<(), String> {
+        let non_negative = [
+            ("ram_gb", Some(self.ram_gb)),
+            ("peak_rss_mib", Some(self.peak_rss_mib)),
+            ("learning_rate", Some(self.learning_rate)),
+            ("wall_s", Some(self.wall_s)),
+            ("user_s", Some(self.user_s)),
+            ("sys_s", Some(self.sys_s)),
+            ("samples_per_s", Some(self.samples_per_s)),
+            ("train_loss", self.train_loss),
+            ("test_loss", self.test_loss),
+            ("cost", Some(self.cost)),
+            ("cost_background", self.cost_background),
+        ];
+        for (column, value) in non_negative {
+            if let Some(v) = value
+                && !(v.is_finite() && v >= 0.0)
+            {
+                return Err(format!("{column} is {v}; expected a finite number >= 0"));
+            }
+        }
+        let fractions = [
+            ("train_accuracy", self.train_accuracy),
+            ("test_accuracy", self.test_accuracy),
+        ];
+        for (column, value) in fractions {
+            if let Some(v) = value
+                && !(0.0..=1.0).contains(&v)
+            {
+                return Err(format!("{column} is {v}; expected a fraction in [0, 1]"));
+            }
+        }
+        if let Some(share) = self.gpu_share
+            && !(share > 0.0 && share <= 1.0)
+        {
+            return Err(format!(
+                "gpu_share is {share}; expected a fraction in (0, 1]"
+            ));
+        }
+        if self.epoch == 0 {
+            return Err("epoch is 0; epochs are numbered from 1".to_string());
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+pub(crate) mod tests {
+    use super::*;
+
+    /// A plausible row for tests: g2.mig, burn, epoch 1, status ok.
+    pub(crate) fn sample_row() -> ResultRow {
+        ResultRow {
+            run_id: "run-1".to_string(),
+            started_utc: "2025-01-31T12:00:00Z".to_string(),
+            config: "g2.mig".to_string(),
+            platform: "Yandex DataSphere".to_string(),
+            implementation: "burn".to_string(),
+            backend: "wgpu".to_string(),
+            device: "llvmpipe (LLVM 15.0.7, 256 bits)".to_string(),
+            threads_requested: 4,
+            threads_used: 2,
+            gpu_share: Some(0.125),
+            throttle_method: "duty-cycle".to_string(),
+            ram_gb: 16.0,
+            peak_rss_mib: 312.5,
+            ram_exceeded: false,
+            batch_size: 1,
+            learning_rate: 0.1,
+            seed: 42,
+            epoch: 1,
+            samples: 60_000,
+            wall_s: 93.0,
+            user_s: 91.0,
+            sys_s: 11.1,
+            samples_per_s: 645.16,
+            train_loss: Some(0.0314),
+            train_accuracy: Some(0.8325),
+            test_loss: Some(0.0167),
+            test_accuracy: Some(0.9127),
+            billing: "per-second".to_string(),
+            price_source: "study, 2023: 0.0012 RUB per unit-second".to_string(),
+            cost: 2.0088,
+            cost_background: Some(1.0044),
+            currency: "RUB".to_string(),
+            host_cpu: "AMD EPYC, \"test\" edition".to_string(),
+            host_cores: 2,
+            version: "0.1.0 (abc1234)".to_string(),
+            status: Status::Ok,
+        }
+    }
+
+    #[test]
+    fn header_constant_matches_the_serialized_field_names() {
+        let mut writer = csv::Writer::from_writer(Vec::new());
+        writer.serialize(sample_row()).unwrap();
+        let bytes = writer.into_inner().unwrap();
+        let text = String::from_utf8(bytes).unwrap();
+        let first = text.lines().next().unwrap();
+        assert_eq!(first, HEADER.join(","));
+        assert_eq!(HEADER.len(), 36);
+    }
+
+    #[test]
+    fn absent_values_are_empty_cells_and_read_back_as_none() {
+        let mut row = sample_row();
+        row.gpu_share = None;
+        row.test_loss = None;
+        row.test_accuracy = None;
+        row.cost_background = None;
+        row.status = Status::Interrupted;
+        let mut writer = csv::WriterBuilder::new()
+            .has_headers(false)
+            .from_writer(Vec::new());
+        writer.serialize(&row).unwrap();
+        let text = String::from_utf8(writer.into_inner().unwrap()).unwrap();
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .from_reader(text.as_bytes());
+        let record = reader.records().next().unwrap().unwrap();
+        for column in ["gpu_share", "test_loss", "test_accuracy", "cost_background"] {
+            let i = HEADER.iter().position(|h| *h == column).unwrap();
+            assert_eq!(&record[i], "", "{column}");
+        }
+        assert_eq!(&record[HEADER.len() - 1], "interrupted");
+        let back: ResultRow = record.deserialize(None).unwrap();
+        assert_eq!(back, row);
+    }
+
+    #[test]
+    fn check_names_the_bad_column() {
+        assert_eq!(sample_row().check(), Ok(()));
+        let mut row = sample_row();
+        row.test_accuracy = Some(91.27);
+        assert!(
+            row.check()
+                .unwrap_err()
+                .starts_with("test_accuracy is 91.27")
+        );
+        let mut row = sample_row();
+        row.wall_s = f64::NAN;
+        assert!(row.check().unwrap_err().starts_with("wall_s is NaN"));
+        let mut row = sample_row();
+        row.gpu_share = Some(0.0);
+        assert!(row.check().unwrap_err().starts_with("gpu_share"));
+        let mut row = sample_row();
+        row.epoch = 0;
+        assert!(row.check().unwrap_err().starts_with("epoch is 0"));
+    }
+
+    #[test]
+    fn status_spells_lowercase() {
+        assert_eq!(Status::Ok.to_string(), "ok");
+        assert_eq!(Status::Interrupted.as_str(), "interrupted");
+        assert_eq!(Status::Failed.as_str(), "failed");
+        for status in [Status::Ok, Status::Interrupted, Status::Failed] {
+            assert_eq!(status.as_str().parse::<Status>(), Ok(status));
+        }
+        let err = "done".parse::<Status>().unwrap_err();
+        assert_eq!(
+            err,
+            "'done' is not a status; expected one of: ok, interrupted, failed"
+        );
+    }
+}

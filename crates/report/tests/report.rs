@@ -1,0 +1,390 @@
+//! End-to-end: rows appended with `ResultsFile`, read back with `read_results`, reported by
+//! every exporter into a folder, as the runner does it.
+
+#![allow(clippy::unwrap_used, missing_docs)]
+
+use std::fs;
+use std::path::Path;
+
+use quick_xml::events::Event;
+use replay_report::export::svg::BAR_OPACITY;
+use replay_report::export::{Chart, MarkdownExporter};
+use replay_report::{
+    Exporter, ReadError, Report, ResultRow, ResultsFile, Status, StudyFigure, all_exporters,
+    read_results, write_report,
+};
+
+/// A row of `config` as the runner would write it: DataSphere per-second billing at
+/// `units` x 0.0012 RUB/s, or VK's 0.19 RUB per started minute when `units` is 0.
+#[allow(clippy::too_many_arguments)]
+fn row(
+    run: &str,
+    config: &str,
+    implementation: &str,
+    backend: &str,
+    epoch: u32,
+    wall_s: f64,
+    accuracy: f64,
+    units: f64,
+) -> ResultRow {
+    let vk = units == 0.0;
+    ResultRow {
+        run_id: run.to_string(),
+        started_utc: "2025-01-31T12:00:00Z".to_string(),
+        config: config.to_string(),
+        platform: if vk {
+            "VK Cloud ML Platform"
+        } else {
+            "Yandex DataSphere"
+        }
+        .to_string(),
+        implementation: implementation.to_string(),
+        backend: backend.to_string(),
+        device: if backend == "wgpu" {
+            "llvmpipe (LLVM 19.1.7, 256 bits)"
+        } else {
+            "cpu"
+        }
+        .to_string(),
+        threads_requested: 4,
+        threads_used: 2,
+        gpu_share: (backend == "wgpu").then_some(0.125),
+        throttle_method: if backend == "wgpu" {
+            "duty-cycle"
+        } else {
+            "none"
+        }
+        .to_string(),
+        ram_gb: 16.0,
+        peak_rss_mib: 250.0 + wall_s,
+        ram_exceeded: false,
+        batch_size: 1,
+        learning_rate: 0.1,
+        seed: 1,
+        epoch,
+        samples: 60_000,
+        wall_s,
+        user_s: wall_s * 0.9,
+        sys_s: wall_s * 0.1,
+        samples_per_s: 60_000.0 / wall_s,
+        train_loss: Some(0.03),
+        train_accuracy: Some(0.83),
+        test_loss: Some(0.0167),
+        test_accuracy: Some(accuracy),
+        billing: if vk { "per-minute" } else { "per-second" }.to_string(),
+        price_source: "the study (2023)".to_string(),
+        cost: if vk {
+            (wall_s / 60.0).ceil() * 0.19
+        } else {
+            wall_s * units * 0.0012
+        },
+        cost_background: (!vk).then_some(wall_s * units * 0.0006),
+        currency: "RUB".to_string(),
+        host_cpu: "Test CPU @ 2.0GHz".to_string(),
+        host_cores: 2,
+        version: "0.1.0".to_string(),
+        status: Status::Ok,
+    }
+}
+
+fn fixture_rows() -> Vec<ResultRow> {
+    let mut interrupted = row("i1", "c1.32", "burn", "ndarray", 1, 9.0, 0.5, 32.0);
+    interrupted.samples = 12_000;
+    interrupted.test_loss = None;
+    interrupted.test_accuracy = None;
+    interrupted.status = Status::Interrupted;
+    vec![
+        row("a1", "g2.mig", "burn", "wgpu", 1, 90.0, 0.912, 18.0),
+        row("a2", "g2.mig", "burn", "wgpu", 1, 96.0, 0.915, 18.0),
+        row("m1", "g2.mig", "manual", "wgpu", 1, 120.0, 0.93, 18.0),
+        row("m1", "g2.mig", "manual", "wgpu", 2, 125.0, 0.938, 18.0),
+        row("c1", "c1.32", "burn", "ndarray", 1, 40.0, 0.91, 32.0),
+        row("c2", "c1.32", "burn", "ndarray", 1, 44.0, 0.914, 32.0),
+        interrupted,
+        row(
+            "v1",
+            "standard-4-8",
+            "burn",
+            "ndarray",
+            1,
+            68.0,
+            0.9156,
+            0.0,
+        ),
+    ]
+}
+
+fn figure(config: &str, implementation: &str, wall_s: f64, accuracy: f64) -> StudyFigure {
+    StudyFigure {
+        config: config.to_string(),
+        implementation: implementation.to_string(),
+        wall_s: Some(wall_s),
+        accuracy: Some(accuracy),
+    }
+}
+
+fn study() -> Vec<StudyFigure> {
+    vec![
+        figure("g2.mig", "burn", 93.0, 0.9127),
+        figure("g2.mig", "manual", 125.0, 0.9382),
+        figure("c1.32", "burn", 46.0, 0.9127),
+        figure("c1.32", "manual", 106.0, 0.9382),
+        figure("standard-4-8", "burn", 68.0, 0.9156),
+    ]
+}
+
+/// Appends `rows` to `<dir>/<config>.csv` with the appender.
+fn append_all(dir: &Path, rows: &[ResultRow]) {
+    for row in rows {
+        ResultsFile::open(dir, &row.config)
+            .unwrap()
+            .append(row)
+            .unwrap();
+    }
+}
+
+/// Parses `svg` as XML; returns the number of bars and the text of every `<text>` element.
+fn parse_svg(svg: &str) -> (usize, Vec<String>) {
+    let mut reader = quick_xml::Reader::from_str(svg);
+    let (mut bars, mut texts, mut in_text) = (0, Vec::new(), false);
+    let opacity = BAR_OPACITY.to_string();
+    loop {
+        match reader.read_event().unwrap() {
+            Event::Eof => break,
+            Event::Start(e) | Event::Empty(e) if e.name().as_ref() == b"rect" => {
+                let is_bar = e.attributes().any(|a| {
+                    let a = a.unwrap();
+                    a.key.as_ref() == b"opacity" && a.value.as_ref() == opacity.as_bytes()
+                });
+                bars += usize::from(is_bar);
+            }
+            Event::Start(e) if e.name().as_ref() == b"text" => in_text = true,
+            Event::End(e) if e.name().as_ref() == b"text" => in_text = false,
+            Event::Text(t) if in_text => texts.push(t.xml_content().unwrap().trim().to_string()),
+            _ => {}
+        }
+    }
+    (bars, texts)
+}
+
+const EXPECTED_MARKDOWN: &str = r#"# Replay of the 2023 cloud ML platform study
+
+> Emulated on this host, not measured on the real platforms: see [Host](#host).
+
+Read 8 rows from 3 files: 7 ok, 1 interrupted, 0 failed; only `ok` epochs are summarised.
+
+## Wall time per epoch
+
+The training pass only (the test evaluation is excluded). Medians over runs, with min-max in brackets when there were several.
+
+| configuration | implementation | backend | setup | epoch | runs | wall time, s | user, s | sys, s | samples/s | test accuracy |
+| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |
+| c1.32 | burn | ndarray | 2 of 4 threads, batch 1, 60000 samples | 1 | 2 | 42.0 (40.0-44.0) | 37.8 | 4.20 | 1432 | 91.20 % |
+| g2.mig | burn | wgpu | 2 of 4 threads, GPU 0.125, batch 1, 60000 samples | 1 | 2 | 93.0 (90.0-96.0) | 83.7 | 9.30 | 646 | 91.35 % |
+| g2.mig | manual | wgpu | 2 of 4 threads, GPU 0.125, batch 1, 60000 samples | 1 | 1 | 120 | 108 | 12.0 | 500 | 93.00 % |
+| g2.mig | manual | wgpu | 2 of 4 threads, GPU 0.125, batch 1, 60000 samples | 2 | 1 | 125 | 112 | 12.5 | 480 | 93.80 % |
+| standard-4-8 | burn | ndarray | 2 of 4 threads, batch 1, 60000 samples | 1 | 1 | 68.0 | 61.2 | 6.80 | 882 | 91.56 % |
+
+## Cost and memory per run
+
+A run's cost is the sum over its epochs on the configuration's tariff, counted for complete runs only (no interrupted or failed epoch); per 1,000 epochs is the median epoch's cost times 1,000. Peak memory is the run's peak resident memory.
+
+| configuration | implementation | backend | billing | complete runs | epochs per run | cost per run | in background mode | per 1,000 epochs | peak memory, MiB | RAM, GB |
+| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |
+| c1.32 | burn | ndarray | per-second | 2 of 2 | 1 | 1.61 RUB (1.54-1.69) | 0.806 RUB | 1613 RUB | 292 (290-294) | 16.0 |
+| g2.mig | burn | wgpu | per-second | 2 of 2 | 1 | 2.01 RUB (1.94-2.07) | 1.00 RUB | 2009 RUB | 343 (340-346) | 16.0 |
+| g2.mig | manual | wgpu | per-second | 1 of 1 | 2 | 5.29 RUB | 2.65 RUB | 2646 RUB | 375 | 16.0 |
+| standard-4-8 | burn | ndarray | per-minute | 1 of 1 | 1 | 0.380 RUB | n/a | 380 RUB | 318 | 16.0 |
+
+## Replay versus the study
+
+The ratio is replay / study: below 1, the replay was faster. The accuracy difference is replay - study in percentage points. The study timed one epoch; the replay's wall time is its median per epoch, its accuracy the median after its last epoch.
+
+| configuration | implementation | replay | study wall time, s | replay wall time, s | ratio | study accuracy | replay accuracy | difference, points |
+| --- | --- | --- | --- | --- | --- | --- | --- | --- |
+| c1.32 | burn | c1.32 / burn | 46.0 | 42.0 | 0.91 | 91.27 % | 91.20 % (epoch 1) | -0.07 |
+| c1.32 | manual | not replayed | 106 | n/a | n/a | 93.82 % | n/a | n/a |
+| g2.mig | burn | g2.mig / burn | 93.0 | 93.0 | 1.00 | 91.27 % | 91.35 % (epoch 1) | +0.08 |
+| g2.mig | manual | g2.mig / manual | 125 | 122 | 0.98 | 93.82 % | 93.80 % (epoch 2) | -0.02 |
+| standard-4-8 | burn | standard-4-8 / burn | 68.0 | 68.0 | 1.00 | 91.56 % | 91.56 % (epoch 1) | +0.00 |
+
+## Charts
+
+![Wall time of one training epoch (median, whiskers: min-max)](wall_time.svg)
+
+## Host
+
+These figures were measured on this host, which emulates each configuration: a thread pool of the configuration's vCPUs (capped at the host's cores), the GPU share by throttling, and the RAM as a budget checked against the peak memory. They are not measurements on the real platforms.
+
+- CPU: Test CPU @ 2.0GHz (2 logical cores)
+- Backend ndarray: cpu
+- Backend wgpu: llvmpipe (LLVM 19.1.7, 256 bits)
+- Program version: 0.1.0
+
+## Problems
+
+None: every line of every file was used.
+"#;
+
+#[test]
+fn the_markdown_tables_match_the_snapshot() {
+    let dir = tempfile::tempdir().unwrap();
+    let results = dir.path().join("results");
+    append_all(&results, &fixture_rows());
+    let report = Report::build(&read_results(&results).unwrap(), &study());
+    let exporter = MarkdownExporter {
+        charts: vec![Chart::WallTime],
+    };
+    let markdown = String::from_utf8(exporter.render(&report).unwrap()).unwrap();
+    let markdown = markdown.replace(&results.display().to_string(), "RESULTS");
+    print!("{markdown}");
+    assert_eq!(markdown, EXPECTED_MARKDOWN);
+}
+
+#[test]
+fn every_file_is_written_and_the_charts_have_one_bar_per_configuration() {
+    let dir = tempfile::tempdir().unwrap();
+    let results = dir.path().join("results");
+    append_all(&results, &fixture_rows());
+    let report = Report::build(&read_results(&results).unwrap(), &study());
+    assert_eq!(report.groups.len(), 4);
+    let out = dir.path().join("report");
+    let written = write_report(&report, &out, &all_exporters()).unwrap();
+    assert_eq!(written.len(), all_exporters().len());
+    for path in &written {
+        assert!(fs::metadata(path).unwrap().len() > 0, "{}", path.display());
+    }
+
+    let labels: Vec<&str> = report.groups.iter().map(|g| g.label.as_str()).collect();
+    for chart in Chart::ALL {
+        let svg = fs::read_to_string(out.join(chart.file_name())).unwrap();
+        let (bars, texts) = parse_svg(&svg);
+        assert!(
+            texts.iter().any(|t| t == chart.title()),
+            "{chart:?} has no title: {texts:?}"
+        );
+        let expected_bars = match chart {
+            Chart::WallTime | Chart::CostPerRun => report.groups.len(),
+            Chart::AccuracyPerEpoch | Chart::TimeVersusCost => 0,
+        };
+        assert_eq!(bars, expected_bars, "{chart:?}");
+        for label in &labels {
+            assert!(
+                texts.iter().any(|t| t == label),
+                "{chart:?} lacks label {label}: {texts:?}"
+            );
+        }
+    }
+    let (_, texts) = parse_svg(&fs::read_to_string(out.join("wall_time.svg")).unwrap());
+    for expected in [
+        "wall time per epoch, s (lower is faster)",
+        "burn",
+        "manual",
+        "study (2023)",
+        "93.0 s",
+    ] {
+        assert!(
+            texts.iter().any(|t| t == expected),
+            "wall_time.svg lacks '{expected}': {texts:?}"
+        );
+    }
+    let (_, texts) = parse_svg(&fs::read_to_string(out.join("accuracy.svg")).unwrap());
+    assert!(
+        texts
+            .iter()
+            .any(|t| t == "test accuracy, % (higher is better)"),
+        "{texts:?}"
+    );
+
+    let json: serde_json::Value =
+        serde_json::from_slice(&fs::read(out.join("report.json")).unwrap()).unwrap();
+    assert_eq!(json["groups"].as_array().unwrap().len(), 4);
+    let markdown = fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(
+        markdown.contains("![Wall time of one training epoch"),
+        "{markdown}"
+    );
+}
+
+#[test]
+fn an_empty_results_folder_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let err = read_results(dir.path()).unwrap_err();
+    assert!(matches!(err, ReadError::NoResultFiles { .. }), "{err}");
+    assert!(err.to_string().contains("holds no *.csv file"), "{err}");
+}
+
+#[test]
+fn foreign_and_truncated_files_are_listed_and_the_report_uses_the_valid_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let results = dir.path().join("results");
+    append_all(&results, &fixture_rows());
+    fs::write(
+        results.join("benchmark.csv"),
+        "command,mean,stddev\nsleep 1,1.0,0.0\n",
+    )
+    .unwrap();
+    // Tear the last line of g2.mig.csv in half, as a crash mid-write would.
+    let mig = results.join("g2.mig.csv");
+    let text = fs::read_to_string(&mig).unwrap();
+    fs::write(&mig, &text[..text.len() - 60]).unwrap();
+
+    let set = read_results(&results).unwrap();
+    assert_eq!(set.rows.len(), fixture_rows().len() - 1);
+    let shown: Vec<String> = set.problems.iter().map(ToString::to_string).collect();
+    assert_eq!(shown.len(), 2, "{shown:?}");
+    assert!(
+        shown[0].contains("benchmark.csv:1: not a replay results file"),
+        "{shown:?}"
+    );
+    assert!(shown[1].contains("g2.mig.csv:5: "), "{shown:?}");
+    assert!(shown[1].contains("no line end"), "{shown:?}");
+
+    let report = Report::build(&set, &study());
+    // The torn row was epoch 2 of m1: the manual group keeps epoch 1 only.
+    let manual = report
+        .groups
+        .iter()
+        .find(|g| g.label == "g2.mig / manual")
+        .unwrap();
+    assert_eq!(manual.epochs.len(), 1);
+    let out = dir.path().join("report");
+    write_report(&report, &out, &all_exporters()).unwrap();
+    let markdown = fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(
+        markdown.contains("2 lines or files were skipped"),
+        "{markdown}"
+    );
+    for problem in &shown {
+        assert!(markdown.contains(problem.as_str()), "{markdown}");
+    }
+}
+
+#[test]
+fn a_folder_of_only_bad_files_still_gives_a_report_that_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("other.csv"), "a,b\n1,2\n").unwrap();
+    let set = read_results(dir.path()).unwrap();
+    assert!(set.rows.is_empty());
+    assert_eq!(set.problems.len(), 1);
+    let report = Report::build(&set, &study());
+    let out = dir.path().join("report");
+    write_report(&report, &out, &all_exporters()).unwrap();
+    let markdown = fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(
+        markdown.contains("No epoch finished with status `ok`"),
+        "{markdown}"
+    );
+    assert!(
+        markdown.contains("other.csv:1: not a replay results file"),
+        "{markdown}"
+    );
+    for chart in Chart::ALL {
+        let (bars, texts) = parse_svg(&fs::read_to_string(out.join(chart.file_name())).unwrap());
+        assert_eq!(bars, 0, "{chart:?}");
+        assert!(
+            texts.iter().any(|t| t == chart.title()),
+            "{chart:?}: {texts:?}"
+        );
+    }
+}

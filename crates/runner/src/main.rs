@@ -1,0 +1,7 @@
+//! The `runner` binary: everything lives in the `replay_runner` library.
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    replay_runner::main()
+}
