@@ -6,6 +6,8 @@
 //! as the runner does), at shares 1, 0.5 and 0.125, three times each, and prints the median
 //! wall times and their ratio to the unthrottled time; the ideal ratio is 1/f.
 
+#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
+
 use std::time::Instant;
 
 use burn::prelude::*;

@@ -1,6 +1,8 @@
 //! The same forward and backward pass gives the same numbers on every compiled backend
 //! (flex, ndarray, and wgpu on lavapipe in CI) within 1e-4.
 
+#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
+
 use burn::prelude::*;
 use burn::tensor::activation::sigmoid;
 use replay_backend::{BackendKind, compiled_backends};

@@ -7,6 +7,8 @@
 //! CPU backend, and the hand-written rule (fast and, on 2,000 images scaled up, reference).
 //! Run `scripts/bench.sh` to get the numpy baseline measured in the same run beside it.
 
+#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
+
 use std::time::Instant;
 
 use burn::prelude::Device;

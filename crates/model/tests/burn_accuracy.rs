@@ -1,6 +1,8 @@
 //! The Burn MLP reaches the study's Keras accuracy on real MNIST (release builds: a few
 //! seconds per epoch). Needs `MNIST_DIR`; fails when it is set but unreadable.
 
+#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
+
 use burn::prelude::Device;
 use replay_model::{Order, Samples, Silent, Trainer};
 

@@ -132,7 +132,10 @@ mod tests {
     #[test]
     fn a_running_epoch_shows_an_arrow_and_aligned_counts() {
         let line = render(&progress(30_000), Duration::from_secs(30));
-        assert!(line.starts_with("30000/60000 [==============>...............] - 30s 1ms/step"));
+        assert!(
+            line.starts_with("30000/60000 [===============>..............] - 30s 1ms/step"),
+            "{line}"
+        );
         let line = render(&progress(5), Duration::from_secs(10));
         assert!(line.starts_with("    5/60000 [>....."), "{line}");
         assert!(line.contains(" 2s/step"), "{line}");

@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{Context, Result, bail};
-use replay_backend::{BackendKind, Device, DeviceFacts, ThreadPool, Throttle};
+use replay_backend::{BackendKind, Device, DeviceFacts, MemoryCap, ThreadPool, Throttle};
 use replay_mnist::{Locator, Mnist};
 use replay_model::manual::{self, ManualConfig, ManualNet, Rule};
 use replay_model::{Control, EpochStats, Evaluation, Order, Progress, Samples, Trainer};
@@ -194,7 +194,7 @@ impl replay_model::ProgressSink for StepSink<'_> {
             throttle.after_step();
         }
         if let Some(cap) = &self.memory_cap
-            && (progress.step == 1 || progress.step % MEMORY_CHECK_EVERY == 0)
+            && (progress.step == 1 || progress.step.is_multiple_of(MEMORY_CHECK_EVERY))
             && let Some(usage) = self.device.memory_pool_usage()
             && let Err(e) = cap.check(usage.bytes_reserved)
         {
