@@ -2,9 +2,11 @@
 //!
 //! `cargo bench -p replay-backend --bench throttle [-- BACKEND]` (default flex)
 //!
-//! Runs 400 steps of a 128x128 matrix product on the device (synchronised after each step,
+//! Runs 1,000 steps of a 128x128 matrix product on the device (synchronised after each step,
 //! as the runner does), at shares 1, 0.5 and 0.125, three times each, and prints the median
-//! wall times and their ratio to the unthrottled time; the ideal ratio is 1/f.
+//! wall times, their ratio to the unthrottled time (ideally 1/f), and the share of the wall
+//! time the device was busy (ideally f). On a loaded machine the ratio drifts with the load,
+//! while the busy share stays close to f: the throttle measures each step's busy time.
 
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
@@ -13,9 +15,11 @@ use std::time::Instant;
 use burn::prelude::*;
 use replay_backend::{BackendKind, Throttle};
 
-const STEPS: usize = 400;
+const STEPS: usize = 1000;
 
-fn work(device: &Device, throttle: Option<&mut Throttle>) -> f64 {
+/// Wall seconds of the work, and the busy seconds the throttle measured (the wall when
+/// unthrottled).
+fn work(device: &Device, throttle: Option<&mut Throttle>) -> (f64, f64) {
     let a = Tensor::<2>::ones([128, 128], device);
     let mut throttle = throttle;
     let start = Instant::now();
@@ -30,12 +34,14 @@ fn work(device: &Device, throttle: Option<&mut Throttle>) -> f64 {
             t.after_step();
         }
     }
-    start.elapsed().as_secs_f64()
+    let wall = start.elapsed().as_secs_f64();
+    (wall, throttle.map_or(wall, |t| t.busy().as_secs_f64()))
 }
 
-fn median(mut xs: Vec<f64>) -> f64 {
-    xs.sort_by(f64::total_cmp);
-    xs[xs.len() / 2]
+/// The run with the median wall time.
+fn median(mut runs: Vec<(f64, f64)>) -> (f64, f64) {
+    runs.sort_by(|a, b| a.0.total_cmp(&b.0));
+    runs[runs.len() / 2]
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -50,20 +56,21 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "{STEPS} steps of a 128x128 matmul on {} ({}), median of 3",
         facts.backend, facts.adapter
     );
-    println!("| share f | wall s | ratio to f = 1 | ideal 1/f |");
-    println!("| --- | --- | --- | --- |");
-    let base = median((0..3).map(|_| work(&device, None)).collect());
-    println!("| 1 (unthrottled) | {base:.3} | 1.00 | 1 |");
+    println!("| share f | wall s | ratio to f = 1 | ideal 1/f | busy share |");
+    println!("| --- | --- | --- | --- | --- |");
+    let (base, _) = median((0..3).map(|_| work(&device, None)).collect());
+    println!("| 1 (unthrottled) | {base:.3} | 1.00 | 1 | 1.000 |");
     for share in [0.5, 0.125] {
-        let wall = median(
+        let (wall, busy) = median(
             (0..3)
                 .map(|_| Throttle::new(share).map(|mut t| work(&device, Some(&mut t))))
                 .collect::<Result<Vec<_>, _>>()?,
         );
         println!(
-            "| {share} | {wall:.3} | {:.2} | {} |",
+            "| {share} | {wall:.3} | {:.2} | {} | {:.3} |",
             wall / base,
-            1.0 / share
+            1.0 / share,
+            busy / wall
         );
     }
     Ok(())

@@ -80,6 +80,7 @@ pub struct Throttle<C: Clock = SystemClock> {
     busy_since: Instant,
     busy: Duration,
     idle: Duration,
+    ideal_idle: Duration,
 }
 
 impl Throttle<SystemClock> {
@@ -104,6 +105,7 @@ impl<C: Clock> Throttle<C> {
             busy_since,
             busy: Duration::ZERO,
             idle: Duration::ZERO,
+            ideal_idle: Duration::ZERO,
         })
     }
 
@@ -119,18 +121,26 @@ impl<C: Clock> Throttle<C> {
     }
 
     /// Ends a step: the time since the last idle period is the step's busy time `t`; idles
-    /// `t * (1/f - 1)` and returns that idle time. Call after synchronising the device.
+    /// `t * (1/f - 1)` and returns the time actually idled. Call after synchronising the device.
+    ///
+    /// Sleeps overshoot (timer slack, a loaded machine): the excess is carried over and idled
+    /// less on the next steps, so the total idle time tracks the ideal one.
     pub fn after_step(&mut self) -> Duration {
         let now = self.clock.now();
         let busy = now.saturating_duration_since(self.busy_since);
-        let idle = busy.mul_f64(1.0 / self.share - 1.0);
-        if !idle.is_zero() {
-            self.clock.sleep(idle);
-        }
         self.busy += busy;
-        self.idle += idle;
-        self.busy_since = self.clock.now();
-        idle
+        self.ideal_idle += busy.mul_f64(1.0 / self.share - 1.0);
+        let wanted = self.ideal_idle.saturating_sub(self.idle);
+        let mut slept = Duration::ZERO;
+        if !wanted.is_zero() {
+            self.clock.sleep(wanted);
+            self.busy_since = self.clock.now();
+            slept = self.busy_since.saturating_duration_since(now);
+        } else {
+            self.busy_since = now;
+        }
+        self.idle += slept;
+        slept
     }
 
     /// Total busy time measured so far.
@@ -235,6 +245,28 @@ mod tests {
         t.after_step();
         t.clock.now += Duration::from_millis(2);
         assert_eq!(t.after_step(), Duration::from_millis(6));
+    }
+
+    #[test]
+    fn an_oversleep_is_paid_back_on_the_next_steps() {
+        /// Sleeps 50 us longer than asked, like a loaded machine.
+        struct Oversleeper(Instant);
+        impl Clock for Oversleeper {
+            fn now(&mut self) -> Instant {
+                self.0
+            }
+            fn sleep(&mut self, duration: Duration) {
+                self.0 += duration + Duration::from_micros(50);
+            }
+        }
+        let mut t = Throttle::with_clock(0.5, Oversleeper(Instant::now())).unwrap();
+        t.clock.0 += Duration::from_micros(100);
+        assert_eq!(t.after_step(), Duration::from_micros(150));
+        t.clock.0 += Duration::from_micros(100);
+        // Wants 100 - 50 already idled = 50, sleeps 100.
+        assert_eq!(t.after_step(), Duration::from_micros(100));
+        assert_eq!(t.idle(), Duration::from_micros(250));
+        assert_eq!(t.busy(), Duration::from_micros(200));
     }
 
     #[test]
