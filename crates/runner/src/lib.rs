@@ -23,8 +23,36 @@ pub fn main() -> ExitCode {
     match command::dispatch(cli) {
         Ok(code) => code,
         Err(error) => {
-            eprintln!("error: {error:#}");
+            eprintln!("error: {}", one_line(&error));
             ExitCode::FAILURE
         }
+    }
+}
+
+/// The error and its causes on one line, like `{:#}`, leaving out a cause whose text the
+/// line already holds (library errors often quote their source).
+pub fn one_line(error: &anyhow::Error) -> String {
+    let mut line = error.to_string();
+    for cause in error.chain().skip(1) {
+        let text = cause.to_string();
+        if !line.contains(&text) {
+            line.push_str(": ");
+            line.push_str(&text);
+        }
+    }
+    line.replace('\n', " ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn causes_already_quoted_are_not_repeated() {
+        let io = std::io::Error::new(std::io::ErrorKind::NotFound, "no such file");
+        let error = anyhow::Error::new(io).context("cannot read 'x': no such file");
+        assert_eq!(one_line(&error), "cannot read 'x': no such file");
+        let error = anyhow::anyhow!("inner").context("outer");
+        assert_eq!(one_line(&error), "outer: inner");
     }
 }
