@@ -74,7 +74,7 @@ fn seconds_per_sample(plan: &Plan) -> f64 {
             .filter(|row| {
                 row.config == plan.config.name
                     && row.implementation == plan.implementation.to_string()
-                    && row.backend == plan.backend.name()
+                    && (row.backend == plan.backend.name() || row.backend == run::MANUAL_BACKEND)
                     && row.samples_per_s > 0.0
             })
             .map(|row| row.samples_per_s)
@@ -105,7 +105,7 @@ fn sweep(args: &SweepArgs) -> Result<bool> {
     let mut plans = Vec::new();
     for path in &paths {
         let plan = Plan::resolve(path, &args.common)?;
-        if !plan.backend.is_compiled() {
+        if plan.implementation == Implementation::Burn && !plan.backend.is_compiled() {
             println!(
                 "skipping {}: backend '{}' is not compiled in; rebuild with --features {}",
                 path.display(),
@@ -142,7 +142,11 @@ fn sweep(args: &SweepArgs) -> Result<bool> {
             plan.config.name,
             plan.config.platform,
             plan.implementation,
-            plan.backend,
+            if plan.implementation == Implementation::Burn {
+                plan.backend.name()
+            } else {
+                run::MANUAL_BACKEND
+            },
             human(started.elapsed().as_secs_f64())
         );
         let emulation = match Emulation::open(plan) {

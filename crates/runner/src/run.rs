@@ -136,15 +136,22 @@ pub struct Outcome {
 
 /// The hardware a run is emulated on, opened once and shared by a run's repeats.
 pub struct Emulation {
-    device: Device,
+    /// The Burn device; `None` for the hand-written rule, which is plain Rust on the CPU.
+    device: Option<Device>,
     facts: DeviceFacts,
     pool: ThreadPool,
 }
 
 impl Emulation {
-    /// Opens the backend's device and builds the thread pool.
+    /// Opens the backend's device (the Burn MLP only) and builds the thread pool.
     pub fn open(plan: &Plan) -> Result<Self> {
-        let (device, facts) = replay_backend::open(plan.backend)?;
+        let (device, facts) = match plan.implementation {
+            Implementation::Burn => {
+                let (device, facts) = replay_backend::open(plan.backend)?;
+                (Some(device), facts)
+            }
+            Implementation::Manual => (None, manual_facts()),
+        };
         let pool = ThreadPool::new(plan.threads).context("building the CPU thread pool")?;
         Ok(Self {
             device,
@@ -153,6 +160,18 @@ impl Emulation {
         })
     }
 }
+
+/// What a hand-written run records as its backend and device: plain Rust on the CPU.
+fn manual_facts() -> DeviceFacts {
+    DeviceFacts {
+        backend: MANUAL_BACKEND,
+        adapter: "cpu".to_string(),
+        memory_bytes: None,
+    }
+}
+
+/// The `backend` column of the hand-written rule, which uses no Burn backend.
+pub const MANUAL_BACKEND: &str = "plain-rust";
 
 /// Loads MNIST for a plan, applying `--limit` to the training split.
 pub fn load_mnist(plan: &Plan) -> Result<Mnist> {
@@ -177,7 +196,7 @@ const MEMORY_CHECK_EVERY: usize = 256;
 
 /// A training loop's per-step sink: throttle, memory cap, progress bar, Ctrl-C.
 struct StepSink<'a> {
-    device: &'a Device,
+    device: Option<&'a Device>,
     throttle: Option<&'a mut Throttle>,
     memory_cap: Option<MemoryCap>,
     bar: &'a mut ProgressBar,
@@ -186,8 +205,8 @@ struct StepSink<'a> {
 
 impl replay_model::ProgressSink for StepSink<'_> {
     fn on_progress(&mut self, progress: &Progress) -> Control {
-        if let Some(throttle) = self.throttle.as_deref_mut() {
-            if let Err(e) = self.device.sync() {
+        if let (Some(throttle), Some(device)) = (self.throttle.as_deref_mut(), self.device) {
+            if let Err(e) = device.sync() {
                 self.failure = Some(format!("the device failed during training: {e}"));
                 return Control::Stop;
             }
@@ -195,7 +214,7 @@ impl replay_model::ProgressSink for StepSink<'_> {
         }
         if let Some(cap) = &self.memory_cap
             && (progress.step == 1 || progress.step.is_multiple_of(MEMORY_CHECK_EVERY))
-            && let Some(usage) = self.device.memory_pool_usage()
+            && let Some(usage) = self.device.and_then(Device::memory_pool_usage)
             && let Err(e) = cap.check(usage.bytes_reserved)
         {
             self.failure = Some(e.to_string());
@@ -240,12 +259,11 @@ pub fn run_once(
     let (init_weights, save_weights) = weights;
     let mut network = match plan.implementation {
         Implementation::Burn => {
-            let mut trainer = Trainer::new(
-                &emulation.device,
-                plan.seed,
-                plan.learning_rate,
-                plan.batch_size,
-            );
+            let device = emulation
+                .device
+                .as_ref()
+                .context("no Burn device was opened")?;
+            let mut trainer = Trainer::new(device, plan.seed, plan.learning_rate, plan.batch_size);
             if let Some(path) = init_weights {
                 trainer = trainer.with_weights(path)?;
             }
@@ -262,7 +280,15 @@ pub fn run_once(
         }
     };
     let mut throttle = match plan.gpu_share {
-        Some(share) if share < 1.0 && plan.backend.is_gpu() => Some(Throttle::new(share)?),
+        // The hand-written rule runs on the CPU (the study's did too, even on g2.mig): the GPU
+        // share throttles only the Burn MLP on a GPU backend.
+        Some(share)
+            if share < 1.0
+                && plan.backend.is_gpu()
+                && plan.implementation == Implementation::Burn =>
+        {
+            Some(Throttle::new(share)?)
+        }
         _ => None,
     };
     let throttle_method = match (&throttle, plan.gpu_share) {
@@ -273,7 +299,7 @@ pub fn run_once(
             )
         }
         (Some(_), _) => Throttle::<replay_backend::SystemClock>::METHOD.to_string(),
-        (None, Some(share)) if share < 1.0 => "none (CPU backend)".to_string(),
+        (None, Some(share)) if share < 1.0 => "none (runs on the CPU)".to_string(),
         _ => "none".to_string(),
     };
     let memory_cap = match (&throttle, plan.gpu_share, emulation.facts.memory_bytes) {
@@ -289,7 +315,7 @@ pub fn run_once(
             t.start();
         }
         let mut sink = StepSink {
-            device: &emulation.device,
+            device: emulation.device.as_ref(),
             throttle: throttle.as_mut(),
             memory_cap,
             bar: &mut bar,
@@ -399,7 +425,7 @@ fn make_row(plan: &Plan, emulation: &Emulation, facts: &RowFacts<'_>) -> ResultR
         config: plan.config.name.to_string(),
         platform: plan.config.platform.to_string(),
         implementation: plan.implementation.to_string(),
-        backend: plan.backend.name().to_string(),
+        backend: emulation.facts.backend.to_string(),
         device: emulation.facts.adapter.clone(),
         threads_requested: emulation.pool.requested() as u32,
         threads_used: emulation.pool.used() as u32,

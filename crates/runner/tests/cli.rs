@@ -250,7 +250,29 @@ fn the_manual_rule_runs_and_repeats_print_a_summary() {
         .stdout(predicate::str::contains("3 runs: wall time median"));
     let rows = read_csv(&out.path().join("standard-4-8.csv"));
     assert_eq!(rows.len(), 4);
-    assert!(rows[1..].iter().all(|r| r[4] == "manual"));
+    let col = |name: &str| HEADER.iter().position(|h| *h == name).unwrap();
+    assert!(
+        rows[1..]
+            .iter()
+            .all(|r| r[col("implementation")] == "manual")
+    );
+    assert!(rows[1..].iter().all(|r| r[col("backend")] == "plain-rust"));
+}
+
+#[test]
+fn the_manual_rule_on_a_gpu_configuration_runs_on_the_cpu_unthrottled() {
+    let Some(data) = mnist_dir() else { return };
+    let out = tempfile::tempdir().unwrap();
+    replay("g2mig.toml", &data, out.path())
+        .args(["--implementation", "manual", "--limit", "500"])
+        .assert()
+        .success();
+    let rows = read_csv(&out.path().join("g2.mig.csv"));
+    let col = |name: &str| HEADER.iter().position(|h| *h == name).unwrap();
+    assert_eq!(rows[1][col("backend")], "plain-rust");
+    assert_eq!(rows[1][col("device")], "cpu");
+    assert_eq!(rows[1][col("gpu_share")], "0.125");
+    assert_eq!(rows[1][col("throttle_method")], "none (runs on the CPU)");
 }
 
 #[test]
