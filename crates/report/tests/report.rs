@@ -202,10 +202,10 @@ The ratio is replay / study: below 1, the replay was faster. The accuracy differ
 
 | configuration | implementation | replay | study wall time, s | replay wall time, s | ratio | study accuracy | replay accuracy | difference, points |
 | --- | --- | --- | --- | --- | --- | --- | --- | --- |
-| c1.32 | burn | c1.32 / burn | 46.0 | 42.0 | 0.91 | 91.27 % | 91.20 % (epoch 1) | -0.07 |
+| c1.32 | burn | c1.32 / burn | 46.0 | 42.0 | 0.913 | 91.27 % | 91.20 % (epoch 1) | -0.07 |
 | c1.32 | manual | not replayed | 106 | n/a | n/a | 93.82 % | n/a | n/a |
 | g2.mig | burn | g2.mig / burn | 93.0 | 93.0 | 1.00 | 91.27 % | 91.35 % (epoch 1) | +0.08 |
-| g2.mig | manual | g2.mig / manual | 125 | 122 | 0.98 | 93.82 % | 93.80 % (epoch 2) | -0.02 |
+| g2.mig | manual | g2.mig / manual | 125 | 122 | 0.980 | 93.82 % | 93.80 % (epoch 2) | -0.02 |
 | standard-4-8 | burn | standard-4-8 / burn | 68.0 | 68.0 | 1.00 | 91.56 % | 91.56 % (epoch 1) | +0.00 |
 
 ## Charts

@@ -278,7 +278,7 @@ fn study_section(out: &mut String, report: &Report) {
          is replay - study in percentage points. The study timed one epoch; the replay's wall \
          time is its median per epoch, its accuracy the median after its last epoch.\n\n",
     );
-    let ratio = |r: Option<f64>| or_na(r.map(|r| format!("{r:.2}")));
+    let ratio = |r: Option<f64>| or_na(r.map(number));
     let rows: Vec<Vec<String>> = report
         .study
         .iter()
