@@ -507,9 +507,10 @@ fn print_epoch(plan: &Plan, row: &ResultRow) {
 
 /// Seconds the way `%%time` prints them: `1min 46s`, `4.52 s`, `35 ms`.
 pub fn human(seconds: f64) -> String {
-    if seconds >= 60.0 {
-        let minutes = (seconds / 60.0).floor();
-        format!("{minutes:.0}min {:.0}s", seconds - minutes * 60.0)
+    if seconds >= 59.5 {
+        let whole = seconds.round();
+        let minutes = (whole / 60.0).floor();
+        format!("{minutes:.0}min {:.0}s", whole - minutes * 60.0)
     } else if seconds >= 1.0 {
         format!("{seconds:.2} s")
     } else {
@@ -584,6 +585,8 @@ mod tests {
     #[test]
     fn durations_print_like_percent_percent_time() {
         assert_eq!(human(106.0), "1min 46s");
+        assert_eq!(human(179.6), "3min 0s");
+        assert_eq!(human(59.7), "1min 0s");
         assert_eq!(human(4.521), "4.52 s");
         assert_eq!(human(0.035), "35 ms");
     }
