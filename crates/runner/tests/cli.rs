@@ -44,6 +44,14 @@ fn replay(name: &str, data: &Path, out: &Path) -> Command {
     cmd
 }
 
+/// The index of a results column by name.
+fn col(name: &str) -> usize {
+    HEADER
+        .iter()
+        .position(|h| *h == name)
+        .expect("a results column")
+}
+
 fn read_csv(path: &Path) -> Vec<Vec<String>> {
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
@@ -196,7 +204,6 @@ fn a_small_run_writes_the_exact_header_and_one_row_per_epoch_and_appends() {
         1 + 4,
         "one header and one row per epoch of the two runs"
     );
-    let col = |name: &str| HEADER.iter().position(|h| *h == name).unwrap();
     for row in &rows[1..] {
         assert_eq!(row.len(), HEADER.len());
         assert_eq!(row[col("config")], "c1.4");
@@ -250,7 +257,6 @@ fn the_manual_rule_runs_and_repeats_print_a_summary() {
         .stdout(predicate::str::contains("3 runs: wall time median"));
     let rows = read_csv(&out.path().join("standard-4-8.csv"));
     assert_eq!(rows.len(), 4);
-    let col = |name: &str| HEADER.iter().position(|h| *h == name).unwrap();
     assert!(
         rows[1..]
             .iter()
@@ -268,7 +274,6 @@ fn the_manual_rule_on_a_gpu_configuration_runs_on_the_cpu_unthrottled() {
         .assert()
         .success();
     let rows = read_csv(&out.path().join("g2.mig.csv"));
-    let col = |name: &str| HEADER.iter().position(|h| *h == name).unwrap();
     assert_eq!(rows[1][col("backend")], "plain-rust");
     assert_eq!(rows[1][col("device")], "cpu");
     assert_eq!(rows[1][col("gpu_share")], "0.125");
@@ -374,7 +379,6 @@ fn a_gpu_configuration_runs_on_wgpu_when_compiled_in() {
         .assert()
         .success();
     let rows = read_csv(&out.path().join("g2.mig.csv"));
-    let col = |name: &str| HEADER.iter().position(|h| *h == name).unwrap();
     assert_eq!(rows[1][col("backend")], "wgpu");
     assert_eq!(rows[1][col("gpu_share")], "0.125");
     assert_eq!(rows[1][col("throttle_method")], "duty-cycle + memory cap");
