@@ -4,8 +4,12 @@
 //!
 //! Prints a table of the median, min and max over RUNS runs (default 3) of one epoch over
 //! the first LIMIT training images (default all 60,000): the Burn MLP at batch 1 on the flex
-//! CPU backend, and the hand-written rule (fast and, on 2,000 images scaled up, reference).
+//! CPU backend with each kind of step (dense, as Keras does, and lit pixels only, the
+//! default), and the hand-written rule (fast and, on 2,000 images scaled up, reference). The
+//! runs of the two Burn steps alternate, so that a slow spell of a shared machine hits both.
 //! Run `scripts/bench.sh` to get the numpy baseline measured in the same run beside it.
+//!
+//! Like the `runner` binary, the benchmark allocates with mimalloc.
 
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
@@ -13,7 +17,10 @@ use std::time::Instant;
 
 use burn::prelude::Device;
 use replay_model::manual::{ManualConfig, ManualNet, Rule};
-use replay_model::{Order, Samples, Silent, Trainer};
+use replay_model::{Order, Samples, Silent, Step, Trainer};
+
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn median_min_max(mut xs: Vec<f64>) -> (f64, f64, f64) {
     xs.sort_by(f64::total_cmp);
@@ -42,16 +49,22 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let n = samples.len();
     let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build()?;
 
-    let burn = pool.install(|| {
-        time_runs(runs, || {
-            let mut trainer = Trainer::new(&Device::flex(), 0, 0.1, 1);
+    let burn_epoch = |step: Step| {
+        pool.install(|| {
+            let mut trainer = Trainer::new(&Device::flex(), 0, 0.1, 1).with_step(step);
             let start = Instant::now();
             let stats = trainer.train_epoch(samples, Order::File, 1, &mut Silent);
             let elapsed = start.elapsed().as_secs_f64();
             assert!(stats.is_ok_and(|s| s.completed));
             elapsed
         })
-    });
+    };
+    let (mut dense, mut lit) = (Vec::new(), Vec::new());
+    for _ in 0..runs {
+        dense.push(burn_epoch(Step::Dense));
+        lit.push(burn_epoch(Step::LitPixels));
+    }
+    let (dense, lit) = (median_min_max(dense), median_min_max(lit));
     let fast = time_runs(runs, || {
         let mut net = ManualNet::init(0);
         let start = Instant::now();
@@ -79,7 +92,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("| implementation | median s | min s | max s | us per image |");
     println!("| --- | --- | --- | --- | --- |");
     for (name, (median, min, max)) in [
-        ("burn MLP, flex backend", burn),
+        ("burn MLP, flex backend, dense step", dense),
+        ("burn MLP, flex backend, lit-pixels step", lit),
         ("manual rule, fast", fast),
         (
             "manual rule, reference (scaled from 2,000 images)",

@@ -18,4 +18,4 @@ pub mod train;
 pub use data::{HIDDEN, INPUTS, OUTPUTS, Order, Samples, SplitMix64};
 pub use mlp::{Mlp, MlpConfig, MlpError};
 pub use progress::{Control, EpochStats, Evaluation, Progress, ProgressSink, Silent};
-pub use train::{Trainer, evaluate};
+pub use train::{Step, Trainer, evaluate};

@@ -80,6 +80,10 @@ fn glorot_layer(inputs: usize, outputs: usize, device: &Device) -> Linear {
         .with_initializer(Initializer::XavierUniform { gain: 1.0 })
         .init(device);
     layer.bias = Some(Param::from_tensor(Tensor::zeros([outputs], device)));
+    // Burn draws a parameter's initial values lazily, at its first use. Draw them now, so that
+    // the weights depend on the seed and the layer order only, not on which of them a
+    // training step or a read-back happens to touch first.
+    let _ = layer.weight.val();
     layer
 }
 
@@ -188,3 +192,24 @@ pub(crate) fn read_f32<const D: usize>(tensor: Tensor<D>) -> Result<Vec<f32>, St
 
 /// Compile-time guard: the study's sizes match the crate's constants.
 const _: () = assert!(INPUTS == 784 && HIDDEN == 28 && OUTPUTS == 10);
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn initial_weights_do_not_depend_on_which_parameter_is_read_first() {
+        let device = Device::flex().autodiff();
+        let read = |t: Tensor<2>| read_f32(t.reshape([-1])).unwrap();
+        device.seed(9);
+        let a = MlpConfig::new().init(&device);
+        let a_output = read(a.output.weight.val());
+        let a_hidden = read(a.hidden.weight.val());
+        device.seed(9);
+        let b = MlpConfig::new().init(&device);
+        let b_hidden = read(b.hidden.weight.val());
+        let b_output = read(b.output.weight.val());
+        assert_eq!((a_hidden, a_output), (b_hidden, b_output));
+    }
+}

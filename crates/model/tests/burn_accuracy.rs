@@ -4,7 +4,7 @@
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
 use burn::prelude::Device;
-use replay_model::{Order, Samples, Silent, Trainer};
+use replay_model::{Order, Samples, Silent, Step, Trainer};
 
 fn mnist() -> Option<replay_mnist::Mnist> {
     match std::env::var_os("MNIST_DIR") {
@@ -49,4 +49,37 @@ fn one_epoch_at_batch_1_reaches_the_study_accuracy_over_seeds_0_to_4() {
     let mean = accuracies.iter().sum::<f64>() / accuracies.len() as f64;
     eprintln!("mean test accuracy over seeds 0-4: {:.2} %", mean * 100.0);
     assert!(mean >= 0.907, "mean {:.2} %", mean * 100.0);
+}
+
+#[test]
+fn lit_pixel_and_dense_steps_train_the_same_weights_on_real_images() {
+    let Some(mnist) = mnist() else { return };
+    let head = mnist.train.limit(2_000);
+    let train = Samples::new(head.pixels(), head.labels()).expect("train split");
+    let run = |step| {
+        let mut trainer = Trainer::new(&Device::flex(), 3, 0.1, 1).with_step(step);
+        trainer
+            .train_epoch(train, Order::Shuffled, 1, &mut Silent)
+            .expect("epoch");
+        trainer.model().expect("model").to_host().expect("weights")
+    };
+    let dense = run(Step::Dense);
+    let lit = run(Step::LitPixels);
+    for (name, (d, l)) in [
+        "hidden.weight",
+        "hidden.bias",
+        "output.weight",
+        "output.bias",
+    ]
+    .iter()
+    .zip(dense.iter().zip(&lit))
+    {
+        let worst = d
+            .iter()
+            .zip(l)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0f32, f32::max);
+        eprintln!("{name}: dense and lit-pixels steps differ by at most {worst:e}");
+        assert!(worst < 1e-5, "{name}: differ by {worst}");
+    }
 }

@@ -2,6 +2,12 @@
 
 use std::process::ExitCode;
 
+/// mimalloc instead of the system allocator: Burn allocates and frees several small tensors
+/// per operation, and a batch-1 training step makes dozens of operations (measured: about 15 %
+/// less time per step than glibc's malloc; `cargo bench --bench epoch_speed`).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     replay_runner::main()
 }
