@@ -91,12 +91,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("one epoch of {n} images, batch 1, single thread ({runs} runs)");
     println!("| implementation | median s | min s | max s | us per image |");
     println!("| --- | --- | --- | --- | --- |");
+    let burn_row = |step: Step| format!("burn MLP, flex backend, {} step", step.name());
     for (name, (median, min, max)) in [
-        ("burn MLP, flex backend, dense step", dense),
-        ("burn MLP, flex backend, lit-pixels step", lit),
-        ("manual rule, fast", fast),
+        (burn_row(Step::Dense), dense),
+        (burn_row(Step::LitPixels), lit),
+        ("manual rule, fast".to_string(), fast),
         (
-            "manual rule, reference (scaled from 2,000 images)",
+            "manual rule, reference (scaled from 2,000 images)".to_string(),
             reference,
         ),
     ] {
