@@ -112,11 +112,6 @@ impl Trainer {
         self
     }
 
-    /// The kind of step this trainer takes.
-    pub fn step(&self) -> Step {
-        self.step
-    }
-
     /// Starts from the weights of a SafeTensors file instead of the seeded initialisation.
     pub fn with_weights(mut self, path: &std::path::Path) -> Result<Self, MlpError> {
         let model = self.model.take().ok_or_else(lost_model)?;
@@ -192,16 +187,11 @@ impl Trainer {
     /// One SGD step on `batch` through the whole network; returns the batch's outputs.
     fn dense_step(&mut self, samples: Samples<'_>, batch: &[usize]) -> Result<Vec<f32>, MlpError> {
         let (images, targets) = host_batch(samples, batch);
-        let images =
-            Tensor::<2>::from_data(TensorData::new(images, [batch.len(), INPUTS]), &self.plain);
-        let targets = Tensor::<2>::from_data(
-            TensorData::new(targets, [batch.len(), OUTPUTS]),
-            &self.plain,
-        );
+        let images = self.upload(images, [batch.len(), INPUTS]);
+        let targets = self.upload(targets, [batch.len(), OUTPUTS]);
         let model = self.model.as_ref().ok_or_else(lost_model)?;
         let outputs = model.forward(images);
-        let error = outputs.clone() - targets;
-        let loss = (error.clone() * error).mean();
+        let loss = keras_mse(outputs.clone(), targets);
         let grads = GradientsParams::from_grads(loss.backward(), model);
         let model = self.model.take().ok_or_else(lost_model)?;
         self.model = Some(self.optimizer.step(self.learning_rate, model, grads));
@@ -218,12 +208,8 @@ impl Trainer {
         let (lit, images, targets) = lit_batch(samples, batch);
         let columns = lit.len();
         let lit = Tensor::<1, Int>::from_data(TensorData::new(lit, [columns]), &self.plain);
-        let images =
-            Tensor::<2>::from_data(TensorData::new(images, [batch.len(), columns]), &self.plain);
-        let targets = Tensor::<2>::from_data(
-            TensorData::new(targets, [batch.len(), OUTPUTS]),
-            &self.plain,
-        );
+        let images = self.upload(images, [batch.len(), columns]);
+        let targets = self.upload(targets, [batch.len(), OUTPUTS]);
         let model = self.model.as_ref().ok_or_else(lost_model)?;
         let hidden_bias = bias(&model.hidden)?;
         let output_weight = model.output.weight.val();
@@ -243,9 +229,7 @@ impl Trainer {
             output_weight.clone(),
             Some(output_bias.clone()),
         ));
-        let error = outputs.clone() - targets;
-        let loss = (error.clone() * error).mean();
-        let mut grads = loss.backward();
+        let mut grads = keras_mse(outputs.clone(), targets).backward();
         let rows_grad = gradient(&rows, &mut grads, "hidden.weight")?;
         let hidden_bias_grad = gradient(&hidden_bias, &mut grads, "hidden.bias")?;
         let output_weight_grad = gradient(&output_weight, &mut grads, "output.weight")?;
@@ -269,6 +253,11 @@ impl Trainer {
         model.output.bias = model.output.bias.map(|b| descend(b, output_bias_grad, lr));
         self.model = Some(model);
         read_f32(outputs.detach()).map_err(MlpError::Device)
+    }
+
+    /// `values`, row-major, as a constant `[rows, columns]` tensor on the training device.
+    fn upload(&self, values: Vec<f32>, shape: [usize; 2]) -> Tensor<2> {
+        Tensor::from_data(TensorData::new(values, shape), &self.plain)
     }
 
     /// Test loss (Keras "MSE") and arg-max accuracy of the current network on `samples`.
@@ -344,12 +333,25 @@ fn lost_model() -> MlpError {
 /// The batch's images scaled to [0, 1] and its one-hot targets, row-major.
 fn host_batch(samples: Samples<'_>, batch: &[usize]) -> (Vec<f32>, Vec<f32>) {
     let mut images = Vec::with_capacity(batch.len() * INPUTS);
+    for &i in batch {
+        images.extend(samples.image(i).iter().map(|&p| f32::from(p) / 255.0));
+    }
+    (images, one_hot(samples, batch))
+}
+
+/// The batch's one-hot targets, row-major `[batch, 10]`.
+fn one_hot(samples: Samples<'_>, batch: &[usize]) -> Vec<f32> {
     let mut targets = vec![0.0f32; batch.len() * OUTPUTS];
     for (row, &i) in batch.iter().enumerate() {
-        images.extend(samples.image(i).iter().map(|&p| f32::from(p) / 255.0));
         targets[row * OUTPUTS + samples.label(i)] = 1.0;
     }
-    (images, targets)
+    targets
+}
+
+/// Keras' "MSE": the mean over the batch and the 10 outputs of the squared error.
+fn keras_mse(outputs: Tensor<2>, targets: Tensor<2>) -> Tensor<1> {
+    let error = outputs - targets;
+    (error.clone() * error).mean()
 }
 
 /// The batch's lit pixels (those non-zero in at least one of its images, ascending; pixel 0
@@ -364,16 +366,14 @@ fn lit_batch(samples: Samples<'_>, batch: &[usize]) -> (Vec<i64>, Vec<f32>, Vec<
         lit.push(0);
     }
     let mut images = Vec::with_capacity(batch.len() * lit.len());
-    let mut targets = vec![0.0f32; batch.len() * OUTPUTS];
-    for (row, &i) in batch.iter().enumerate() {
+    for &i in batch {
         let image = samples.image(i);
         images.extend(
             lit.iter()
                 .map(|&pixel| f32::from(image[pixel as usize]) / 255.0),
         );
-        targets[row * OUTPUTS + samples.label(i)] = 1.0;
     }
-    (lit, images, targets)
+    (lit, images, one_hot(samples, batch))
 }
 
 /// Summed per-sample loss (mean over the 10 outputs of the squared error) and the number of
@@ -584,8 +584,7 @@ mod tests {
         let loss_of = |model: &Mlp| {
             let x = Tensor::<2>::from_data(TensorData::new(images.clone(), [2, INPUTS]), &device);
             let t = Tensor::<2>::from_data(TensorData::new(targets.clone(), [2, OUTPUTS]), &device);
-            let e = model.forward(x) - t;
-            (e.clone() * e).mean()
+            keras_mse(model.forward(x), t)
         };
         let grads = loss_of(&model).backward();
         let g_hidden = read_f32(model.hidden.weight.val().grad(&grads).unwrap()).unwrap();
