@@ -14,6 +14,7 @@ use std::time::Instant;
 
 use burn::prelude::*;
 use replay_backend::{BackendKind, Throttle};
+use replay_core::GpuShare;
 
 const STEPS: usize = 1000;
 
@@ -61,15 +62,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (base, _) = median((0..3).map(|_| work(&device, None)).collect());
     println!("| 1 (unthrottled) | {base:.3} | 1.00 | 1 | 1.000 |");
     for share in [0.5, 0.125] {
+        let share = GpuShare::new(share)?;
         let (wall, busy) = median(
             (0..3)
-                .map(|_| Throttle::new(share).map(|mut t| work(&device, Some(&mut t))))
-                .collect::<Result<Vec<_>, _>>()?,
+                .map(|_| work(&device, Some(&mut Throttle::new(share))))
+                .collect(),
         );
         println!(
             "| {share} | {wall:.3} | {:.2} | {} | {:.3} |",
             wall / base,
-            1.0 / share,
+            1.0 / share.get(),
             busy / wall
         );
     }

@@ -5,12 +5,7 @@
 //! [`ThreadPool::install`] pins them to the pool's size. A request above the host's cores is
 //! capped to the host's cores; both numbers are kept for the record.
 
-use std::num::NonZeroUsize;
-
-/// The host's logical cores as the OS reports them (1 when unknown).
-pub fn host_cores() -> usize {
-    std::thread::available_parallelism().map_or(1, NonZeroUsize::get)
-}
+use crate::host::host_cores;
 
 /// A rayon pool of an exact size.
 #[derive(Debug)]
@@ -44,6 +39,14 @@ impl ThreadPool {
         })
     }
 
+    /// A pool of one thread for work that runs on one (a sequential training step), keeping
+    /// `requested` for the record.
+    pub fn sequential(requested: usize) -> Result<Self, rayon::ThreadPoolBuildError> {
+        let mut pool = Self::with_host_cores(1, 1)?;
+        pool.requested = requested.max(1);
+        Ok(pool)
+    }
+
     /// Threads asked for (the configuration's vCPUs, or a flag).
     pub fn requested(&self) -> usize {
         self.requested
@@ -75,5 +78,8 @@ mod tests {
         assert_eq!(pool.install(rayon::current_num_threads), 1);
         let pool = ThreadPool::with_host_cores(0, 8).unwrap();
         assert_eq!(pool.used(), 1);
+        let pool = ThreadPool::sequential(32).unwrap();
+        assert_eq!((pool.requested(), pool.used()), (32, 1));
+        assert_eq!(pool.install(rayon::current_num_threads), 1);
     }
 }

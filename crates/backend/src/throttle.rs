@@ -11,12 +11,11 @@
 
 use std::time::{Duration, Instant};
 
-/// Errors of the throttle and memory cap.
+use replay_core::GpuShare;
+
+/// Errors of the memory cap.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum ThrottleError {
-    /// The share is not in (0, 1].
-    #[error("invalid GPU share {0}; expected a number in (0, 1], e.g. 0.125 for 1/8 of a GPU")]
-    InvalidShare(f64),
     /// The run holds more device memory than its share allows.
     #[error(
         "device memory {used_mib:.1} MiB exceeds the cap of {cap_mib:.1} MiB ({share} of the \
@@ -64,18 +63,10 @@ impl Clock for SystemClock {
     }
 }
 
-fn check_share(share: f64) -> Result<f64, ThrottleError> {
-    if share.is_finite() && share > 0.0 && share <= 1.0 {
-        Ok(share)
-    } else {
-        Err(ThrottleError::InvalidShare(share))
-    }
-}
-
 /// Keeps a device busy only a share `f` of the time (see the module docs).
 #[derive(Debug)]
 pub struct Throttle<C: Clock = SystemClock> {
-    share: f64,
+    share: GpuShare,
     clock: C,
     busy_since: Instant,
     busy: Duration,
@@ -86,7 +77,7 @@ pub struct Throttle<C: Clock = SystemClock> {
 impl Throttle<SystemClock> {
     /// A throttle to `share` of the device on the system clock; the first step's busy time
     /// starts now.
-    pub fn new(share: f64) -> Result<Self, ThrottleError> {
+    pub fn new(share: GpuShare) -> Self {
         Self::with_clock(share, SystemClock)
     }
 }
@@ -96,21 +87,20 @@ impl<C: Clock> Throttle<C> {
     pub const METHOD: &'static str = "duty-cycle";
 
     /// A throttle on the given clock.
-    pub fn with_clock(share: f64, mut clock: C) -> Result<Self, ThrottleError> {
-        let share = check_share(share)?;
+    pub fn with_clock(share: GpuShare, mut clock: C) -> Self {
         let busy_since = clock.now();
-        Ok(Self {
+        Self {
             share,
             clock,
             busy_since,
             busy: Duration::ZERO,
             idle: Duration::ZERO,
             ideal_idle: Duration::ZERO,
-        })
+        }
     }
 
     /// The share f.
-    pub fn share(&self) -> f64 {
+    pub fn share(&self) -> GpuShare {
         self.share
     }
 
@@ -129,7 +119,8 @@ impl<C: Clock> Throttle<C> {
         let now = self.clock.now();
         let busy = now.saturating_duration_since(self.busy_since);
         self.busy += busy;
-        self.ideal_idle += busy.mul_f64(1.0 / self.share - 1.0);
+        // At most 1023 x the busy time: the share is at least 1/1024.
+        self.ideal_idle += busy.mul_f64(1.0 / self.share.get() - 1.0);
         let wanted = self.ideal_idle.saturating_sub(self.idle);
         let mut slept = Duration::ZERO;
         if !wanted.is_zero() {
@@ -157,22 +148,22 @@ impl<C: Clock> Throttle<C> {
 /// A cap on the device memory a run may hold: the share f times the device's memory.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct MemoryCap {
-    share: f64,
+    share: GpuShare,
     device_bytes: u64,
 }
 
 impl MemoryCap {
     /// A cap of `share` x `device_bytes`.
-    pub fn new(share: f64, device_bytes: u64) -> Result<Self, ThrottleError> {
-        Ok(Self {
-            share: check_share(share)?,
+    pub fn new(share: GpuShare, device_bytes: u64) -> Self {
+        Self {
+            share,
             device_bytes,
-        })
+        }
     }
 
     /// The cap in bytes.
     pub fn limit_bytes(&self) -> u64 {
-        (self.device_bytes as f64 * self.share) as u64
+        (self.device_bytes as f64 * self.share.get()) as u64
     }
 
     /// An error when `used_bytes` is above the cap.
@@ -184,7 +175,7 @@ impl MemoryCap {
         Err(ThrottleError::MemoryExceeded {
             used_mib: used_bytes as f64 / MIB,
             cap_mib: self.limit_bytes() as f64 / MIB,
-            share: self.share,
+            share: self.share.get(),
             device_mib: self.device_bytes as f64 / MIB,
         })
     }
@@ -211,12 +202,16 @@ mod tests {
         }
     }
 
-    fn throttle(share: f64) -> Throttle<FakeClock> {
+    fn share(value: f64) -> GpuShare {
+        GpuShare::new(value).unwrap()
+    }
+
+    fn throttle(value: f64) -> Throttle<FakeClock> {
         let clock = FakeClock {
             now: Instant::now(),
             sleeps: Vec::new(),
         };
-        Throttle::with_clock(share, clock).unwrap()
+        Throttle::with_clock(share(value), clock)
     }
 
     #[test]
@@ -259,7 +254,7 @@ mod tests {
                 self.0 += duration + Duration::from_micros(50);
             }
         }
-        let mut t = Throttle::with_clock(0.5, Oversleeper(Instant::now())).unwrap();
+        let mut t = Throttle::with_clock(share(0.5), Oversleeper(Instant::now()));
         t.clock.0 += Duration::from_micros(100);
         assert_eq!(t.after_step(), Duration::from_micros(150));
         t.clock.0 += Duration::from_micros(100);
@@ -278,21 +273,15 @@ mod tests {
     }
 
     #[test]
-    fn invalid_shares_are_rejected_with_the_valid_range() {
-        for share in [0.0, -0.5, 1.5, f64::NAN, f64::INFINITY] {
-            let err = Throttle::new(share).unwrap_err();
-            assert!(matches!(err, ThrottleError::InvalidShare(_)));
-            assert!(
-                err.to_string().contains("expected a number in (0, 1]"),
-                "{err}"
-            );
-            assert!(MemoryCap::new(share, 1).is_err());
-        }
+    fn the_smallest_share_idles_1023_times_the_busy_time() {
+        let mut t = throttle(GpuShare::MIN);
+        t.clock.now += Duration::from_secs(10);
+        assert_eq!(t.after_step(), Duration::from_secs(10_230));
     }
 
     #[test]
     fn memory_cap_is_the_share_of_the_device() {
-        let cap = MemoryCap::new(0.125, 8 << 30).unwrap();
+        let cap = MemoryCap::new(share(0.125), 8 << 30);
         assert_eq!(cap.limit_bytes(), 1 << 30);
         assert!(cap.check(1 << 30).is_ok());
         let err = cap.check((1 << 30) + 1).unwrap_err();

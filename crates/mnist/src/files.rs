@@ -245,7 +245,7 @@ mod tests {
     #[test]
     fn load_reads_a_directory_of_gzip_files() {
         let dir = tempfile::tempdir().unwrap();
-        write_mnist_dir(dir.path(), 6, 2, true);
+        write_mnist_dir(dir.path(), 6, 2, true, false);
         let mnist = load(dir.path()).unwrap();
         assert_eq!((mnist.train.len(), mnist.test.len()), (6, 2));
         assert_eq!(mnist.source.step, LookupStep::DataDir);
@@ -258,7 +258,7 @@ mod tests {
     #[test]
     fn load_reads_raw_files_and_mixes() {
         let dir = tempfile::tempdir().unwrap();
-        write_mnist_dir(dir.path(), 3, 4, false);
+        write_mnist_dir(dir.path(), 3, 4, false, false);
         let raw = load(dir.path()).unwrap();
         assert_eq!(
             raw.source.files.test_labels,
@@ -282,10 +282,10 @@ mod tests {
     #[test]
     fn count_mismatch_names_both_files() {
         let dir = tempfile::tempdir().unwrap();
-        write_mnist_dir(dir.path(), 3, 2, true);
+        write_mnist_dir(dir.path(), 3, 2, true, false);
         // Test labels from a 3-image split next to 2 test images.
         let other = tempfile::tempdir().unwrap();
-        write_mnist_dir(other.path(), 3, 3, true);
+        write_mnist_dir(other.path(), 3, 3, true, false);
         std::fs::copy(
             other.path().join("t10k-labels-idx1-ubyte.gz"),
             dir.path().join("t10k-labels-idx1-ubyte.gz"),
@@ -313,7 +313,7 @@ mod tests {
     #[test]
     fn missing_files_are_all_listed() {
         let dir = tempfile::tempdir().unwrap();
-        write_mnist_dir(dir.path(), 1, 1, true);
+        write_mnist_dir(dir.path(), 1, 1, true, false);
         std::fs::remove_file(dir.path().join("train-labels-idx1-ubyte.gz")).unwrap();
         std::fs::remove_file(dir.path().join("t10k-images-idx3-ubyte.gz")).unwrap();
         let err = load(dir.path()).unwrap_err();
@@ -340,7 +340,7 @@ mod tests {
     #[test]
     fn checksums_of_synthetic_files_do_not_match() {
         let dir = tempfile::tempdir().unwrap();
-        write_mnist_dir(dir.path(), 1, 1, true);
+        write_mnist_dir(dir.path(), 1, 1, true, false);
         let err = verify_checksums(dir.path()).unwrap_err();
         assert!(
             matches!(

@@ -214,7 +214,7 @@ pub(crate) fn read_decoded(path: &Path) -> Result<Vec<u8>, MnistError> {
 }
 
 /// Encodes images as an IDX file (tests and tools).
-#[cfg(test)]
+#[cfg(any(test, feature = "test-util"))]
 pub(crate) fn images_idx(count: u32, rows: u32, cols: u32, pixels: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(IMAGES_HEADER + pixels.len());
     for word in [IMAGES_MAGIC, count, rows, cols] {
@@ -225,7 +225,7 @@ pub(crate) fn images_idx(count: u32, rows: u32, cols: u32, pixels: &[u8]) -> Vec
 }
 
 /// Encodes labels as an IDX file (tests and tools).
-#[cfg(test)]
+#[cfg(any(test, feature = "test-util"))]
 pub(crate) fn labels_idx(count: u32, labels: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(LABELS_HEADER + labels.len());
     for word in [LABELS_MAGIC, count] {

@@ -32,8 +32,8 @@ mod files;
 mod idx;
 mod locate;
 mod split;
-#[cfg(test)]
-mod testutil;
+#[cfg(any(test, feature = "test-util"))]
+pub mod testutil;
 
 pub use error::MnistError;
 pub use files::{CANONICAL_FILES, CanonicalFile, MnistFiles, load, verify_checksums};

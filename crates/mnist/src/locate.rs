@@ -301,14 +301,14 @@ mod tests {
     /// Writes a copy with `train` training images (a marker for which copy was loaded).
     fn copy(dir: &Path, train: usize) {
         std::fs::create_dir_all(dir).unwrap();
-        write_mnist_dir(dir, train, 1, true);
+        write_mnist_dir(dir, train, 1, true, false);
     }
 
     /// Writes Burn's layout: raw files in `train/` and `test/`.
     fn burn_copy(mnist: &Path, train: usize) {
         let flat = mnist.join("flat");
         std::fs::create_dir_all(&flat).unwrap();
-        write_mnist_dir(&flat, train, 1, false);
+        write_mnist_dir(&flat, train, 1, false, false);
         for (split, names) in [
             (
                 "train",

@@ -16,9 +16,9 @@ use burn::tensor::activation::sigmoid;
 
 use crate::data::{HIDDEN, INPUTS, OUTPUTS};
 
-/// Errors of the Burn network: weight files and device read-backs.
+/// Errors of the networks: weight files, device read-backs, settings a network cannot take.
 #[derive(Debug, thiserror::Error)]
-pub enum MlpError {
+pub enum ModelError {
     /// A weights file could not be read or written.
     #[error("weights file '{path}': {message}")]
     Weights {
@@ -41,6 +41,22 @@ pub enum MlpError {
     /// The device failed to run the work or to hand back a result.
     #[error("device error: {0}")]
     Device(String),
+    /// A setting the network cannot take (a batch size for the hand-written rule, ...).
+    #[error("{0}")]
+    Unsupported(String),
+}
+
+/// What identifies a weights file in the results: `sha256:` and the first 16 hex digits of
+/// the SHA-256 of its bytes.
+pub fn weights_file_id(path: &Path) -> Result<String, ModelError> {
+    use sha2::Digest;
+    let bytes = std::fs::read(path).map_err(|e| ModelError::Weights {
+        path: path.display().to_string(),
+        message: e.to_string(),
+    })?;
+    let digest = sha2::Sha256::digest(&bytes);
+    let hex: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
+    Ok(format!("sha256:{hex}"))
 }
 
 /// Builds an [`Mlp`]: layer sizes default to the study's 784-28-10.
@@ -111,12 +127,12 @@ impl Mlp {
     /// `hidden.weight` `[784, 28]`, `hidden.bias` `[28]`, `output.weight` `[28, 10]`,
     /// `output.bias` `[10]`. PyTorch's `nn.Linear` wants `[out, in]`: transpose the weights
     /// when loading them there.
-    pub fn save_safetensors(&self, path: &Path) -> Result<(), MlpError> {
+    pub fn save_safetensors(&self, path: &Path) -> Result<(), ModelError> {
         let mut store = SafetensorsStore::from_file(path)
             .overwrite(true)
             .metadata("network", "784-28-10 sigmoid MLP (cloud-ml-replay)")
             .metadata("layout", "weights [in, out], y = x W + b");
-        self.save_into(&mut store).map_err(|e| MlpError::Weights {
+        self.save_into(&mut store).map_err(|e| ModelError::Weights {
             path: path.display().to_string(),
             message: e.to_string(),
         })
@@ -125,8 +141,8 @@ impl Mlp {
     /// Replaces every weight and bias with those of a SafeTensors file written by
     /// [`Mlp::save_safetensors`] (or by any tool using the same names, shapes and layout).
     /// Every tensor must be present with its exact shape.
-    pub fn load_safetensors(mut self, path: &Path) -> Result<Self, MlpError> {
-        let describe = |message: String| MlpError::Weights {
+    pub fn load_safetensors(mut self, path: &Path) -> Result<Self, ModelError> {
+        let describe = |message: String| ModelError::Weights {
             path: path.display().to_string(),
             message,
         };
@@ -157,7 +173,7 @@ impl Mlp {
         if problems.is_empty() {
             Ok(self)
         } else {
-            Err(MlpError::WeightsMismatch {
+            Err(ModelError::WeightsMismatch {
                 path: path.display().to_string(),
                 message: problems.join("; "),
             })
@@ -166,15 +182,15 @@ impl Mlp {
 
     /// Weights and biases copied to the host, in the order hidden.weight `[784 x 28]`,
     /// hidden.bias, output.weight `[28 x 10]`, output.bias.
-    pub fn to_host(&self) -> Result<[Vec<f32>; 4], MlpError> {
-        let read = |t: Tensor<2>| read_f32(t.reshape([-1])).map_err(MlpError::Device);
-        let read1 = |t: Tensor<1>| read_f32(t).map_err(MlpError::Device);
+    pub fn to_host(&self) -> Result<[Vec<f32>; 4], ModelError> {
+        let read = |t: Tensor<2>| read_f32(t.reshape([-1])).map_err(ModelError::Device);
+        let read1 = |t: Tensor<1>| read_f32(t).map_err(ModelError::Device);
         let bias = |layer: &Linear| {
             layer
                 .bias
                 .as_ref()
                 .map(|b| b.val())
-                .ok_or_else(|| MlpError::Device("layer without bias".to_string()))
+                .ok_or_else(|| ModelError::Device("layer without bias".to_string()))
         };
         Ok([
             read(self.hidden.weight.val())?,
@@ -197,6 +213,17 @@ const _: () = assert!(INPUTS == 784 && HIDDEN == 28 && OUTPUTS == 10);
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_weights_file_is_named_by_its_digest() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("w.safetensors");
+        std::fs::write(&path, b"abc").unwrap();
+        // SHA-256("abc") = ba7816bf8f01cfea 414140de5dae2223...
+        assert_eq!(weights_file_id(&path).unwrap(), "sha256:ba7816bf8f01cfea");
+        let err = weights_file_id(&dir.path().join("none")).unwrap_err();
+        assert!(err.to_string().starts_with("weights file '"), "{err}");
+    }
 
     #[test]
     fn initial_weights_do_not_depend_on_which_parameter_is_read_first() {

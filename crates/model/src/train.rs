@@ -1,17 +1,18 @@
 //! Training and evaluating the Burn [`Mlp`]: Keras' `fit` with loss "MSE", plain SGD.
 //!
-//! Each step builds its batch on the host from the borrowed u8 pixels (scaled by 1/255) and
-//! uploads it; this keeps the 188 MB training set off the device (one lavapipe buffer cannot
-//! hold it) and costs a few microseconds per batch-1 step, well below Burn's per-operation
-//! overhead. The batch's outputs are read back once per step to report the running loss and
-//! accuracy, which also keeps the device in step with the host.
+//! A training step is one of three kinds ([`StepKind`]), all giving the same SGD updates:
 //!
-//! A step updates the hidden layer's 784 x 28 weights in one of two ways ([`Step`]): densely,
-//! every weight through the autodiff graph as Keras does, or only the rows of the pixels that
-//! are lit in the batch. A dark pixel's input is exactly 0, so its row's gradient is exactly 0
-//! and SGD leaves the row unchanged either way: both give the same updates, and the second
-//! skips most of the dense gradient and update work (an MNIST digit lights about a fifth of
-//! its pixels).
+//! - `fused` (the default): [`replay_backend::fused`]'s backend operation takes a whole chunk
+//!   of steps (2,048 by default) in one call, on the training set uploaded to the device once
+//!   (four pixels to a 32-bit word). The sink hears of progress after every chunk.
+//! - `dense`: Burn's autodiff graph and SGD, every weight through the graph, as Keras does.
+//! - `lit-pixels`: autodiff with only the rows of the hidden weights whose pixel is lit in
+//!   the batch. A dark pixel's input is exactly 0, so its row's gradient is exactly 0 and SGD
+//!   leaves the row unchanged either way; an MNIST digit lights about a fifth of its pixels.
+//!
+//! The autodiff steps build each batch on the host from the borrowed u8 pixels (scaled by
+//! 1/255) and upload it, and read the batch's outputs back once per step to report the
+//! running loss and accuracy.
 
 use burn::module::Param;
 use burn::optim::{GradientsParams, ModuleOptimizer, SgdConfig};
@@ -19,59 +20,47 @@ use burn::prelude::*;
 use burn::tensor::IndexingUpdateOp;
 use burn::tensor::activation::sigmoid;
 use burn::tensor::module::linear;
+use replay_backend::fused::{self, Params, TrainingSet};
+use replay_core::{EpochStats, Evaluation, Order, ProgressSink, StepKind};
 
-use crate::data::{INPUTS, OUTPUTS, Order, Samples};
-use crate::mlp::{Mlp, MlpConfig, MlpError, read_f32};
-use crate::progress::{Control, EpochStats, Evaluation, Progress, ProgressSink};
+use crate::data::{INPUTS, OUTPUTS, Samples};
+use crate::epoch::{Score, run_epoch};
+use crate::mlp::{Mlp, MlpConfig, ModelError, read_f32};
 
 /// Images per forward pass when evaluating.
 const EVAL_BATCH: usize = 1000;
 
-/// How a training step computes and applies the hidden layer's weight gradient.
-///
-/// Both give the same SGD updates (a dark pixel's row has an exactly zero gradient); they
-/// differ in speed. The hidden layer's forward product sums the same non-zero terms either
-/// way, but a backend may group them differently, so the weights agree to rounding (on flex
-/// and wgpu they are bit-identical). [`Step::LitPixels`], the default, is the faster on CPU
-/// backends; on a GPU, where every operation launches a kernel whatever its size, the extra
-/// gather and scatter make [`Step::Dense`] the faster.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Step {
-    /// The whole 784 x 28 weight matrix goes through the autodiff graph and the optimizer
-    /// every step, as in the study's Keras code.
-    Dense,
-    /// Only the weight rows of the pixels lit (non-zero) in at least one image of the batch
-    /// go through the graph; their update, `-learning_rate * gradient`, is added back into
-    /// the matrix in place. The other rows would get a zero gradient. The output layer and
-    /// the biases get plain SGD updates in place. An MNIST digit lights about a fifth of its
-    /// pixels, so about a fifth of the hidden weights go through the graph and the updates.
-    #[default]
-    LitPixels,
+/// Steps per call of the fused operation, by default: enough that a call's overhead (a GPU
+/// launch, a read-back) vanishes, few enough that no call runs for long (GPU watchdogs, the
+/// progress bar, Ctrl-C).
+pub const FUSED_CHUNK_STEPS: usize = 2048;
+
+/// The training set as uploaded for the fused step, and which samples it holds.
+#[derive(Debug)]
+struct Uploaded {
+    pixels: *const u8,
+    len: usize,
+    set: TrainingSet,
 }
 
-impl Step {
-    /// A short name for logs and tables: `dense` or `lit-pixels`.
-    pub fn name(self) -> &'static str {
-        match self {
-            Step::Dense => "dense",
-            Step::LitPixels => "lit-pixels",
-        }
-    }
-}
+// SAFETY: the pointer is only compared, never dereferenced.
+unsafe impl Send for Uploaded {}
 
 /// Trains an [`Mlp`] with SGD on the mean squared error, like the study's Keras code.
 pub struct Trainer {
-    /// Always `Some` between steps; taken while the optimizer consumes it.
+    /// Always `Some` between steps; taken while a step consumes it.
     model: Option<Mlp>,
     optimizer: ModuleOptimizer,
     /// The training device, with autodiff.
     device: Device,
-    /// The same device without autodiff, for inputs and in-place updates.
+    /// The same device without autodiff, for inputs, in-place updates and the fused step.
     plain: Device,
     learning_rate: f64,
     batch_size: usize,
     seed: u64,
-    step: Step,
+    step: StepKind,
+    chunk_steps: usize,
+    uploaded: Option<Uploaded>,
 }
 
 impl std::fmt::Debug for Trainer {
@@ -82,6 +71,7 @@ impl std::fmt::Debug for Trainer {
             .field("batch_size", &self.batch_size)
             .field("seed", &self.seed)
             .field("step", &self.step)
+            .field("chunk_steps", &self.chunk_steps)
             .finish_non_exhaustive()
     }
 }
@@ -89,7 +79,7 @@ impl std::fmt::Debug for Trainer {
 impl Trainer {
     /// A freshly initialised network on `device` (Glorot-uniform weights from `seed`, zero
     /// biases), trained with `learning_rate` in batches of `batch_size` (at least 1), with
-    /// the default [`Step`].
+    /// the fused step.
     pub fn new(device: &Device, seed: u64, learning_rate: f64, batch_size: usize) -> Self {
         let device = device.clone().autodiff();
         device.seed(seed);
@@ -102,90 +92,162 @@ impl Trainer {
             learning_rate,
             batch_size: batch_size.max(1),
             seed,
-            step: Step::default(),
+            step: StepKind::Fused,
+            chunk_steps: FUSED_CHUNK_STEPS,
+            uploaded: None,
         }
     }
 
-    /// Trains with the given kind of [`Step`] from now on.
-    pub fn with_step(mut self, step: Step) -> Self {
-        self.step = step;
+    /// Trains with the given kind of step from now on: `fused`, `dense` or `lit-pixels` (the
+    /// hand-written rule's steps are an error).
+    pub fn with_step(mut self, step: StepKind) -> Result<Self, ModelError> {
+        match step {
+            StepKind::Fused | StepKind::Dense | StepKind::LitPixels => {
+                self.step = step;
+                Ok(self)
+            }
+            StepKind::Fast | StepKind::Reference => Err(ModelError::Unsupported(format!(
+                "the Burn MLP has no '{step}' step; it takes fused, dense or lit-pixels steps"
+            ))),
+        }
+    }
+
+    /// Takes the fused step's chunks `steps` steps at a time (at least 1); the weights do not
+    /// depend on it.
+    pub fn with_chunk_steps(mut self, steps: usize) -> Self {
+        self.chunk_steps = steps.max(1);
         self
     }
 
     /// Starts from the weights of a SafeTensors file instead of the seeded initialisation.
-    pub fn with_weights(mut self, path: &std::path::Path) -> Result<Self, MlpError> {
+    pub fn with_weights(mut self, path: &std::path::Path) -> Result<Self, ModelError> {
         let model = self.model.take().ok_or_else(lost_model)?;
         self.model = Some(model.load_safetensors(path)?);
         Ok(self)
     }
 
     /// The network being trained.
-    pub fn model(&self) -> Result<&Mlp, MlpError> {
+    pub fn model(&self) -> Result<&Mlp, ModelError> {
         self.model.as_ref().ok_or_else(lost_model)
     }
 
-    /// The device the network trains on (with autodiff).
-    pub fn device(&self) -> &Device {
-        &self.device
+    /// The step the trainer takes.
+    pub fn step(&self) -> StepKind {
+        self.step
     }
 
     /// One epoch over `samples` in `order` (shuffled from the trainer's seed and the epoch
-    /// number, or file order). Calls `sink` after every step; stops early when it says so.
+    /// number, or file order). Calls `sink` after every step (every chunk of steps for the
+    /// fused step); stops early when it says so.
     pub fn train_epoch(
         &mut self,
         samples: Samples<'_>,
         order: Order,
         epoch: usize,
-        sink: &mut impl ProgressSink,
-    ) -> Result<EpochStats, MlpError> {
+        sink: &mut dyn ProgressSink,
+    ) -> Result<EpochStats, ModelError> {
         let indices = order.indices(samples.len(), self.seed, epoch);
-        let steps = indices.len().div_ceil(self.batch_size);
-        let mut seen = 0usize;
-        let mut loss_sum = 0.0f64;
-        let mut correct = 0usize;
-        let mut completed = true;
-        for (step, batch) in indices.chunks(self.batch_size).enumerate() {
-            let outputs = match self.step {
-                Step::Dense => self.dense_step(samples, batch)?,
-                Step::LitPixels => self.lit_pixels_step(samples, batch)?,
-            };
-            let (batch_loss, batch_correct) = score(samples, batch, &outputs);
-            loss_sum += batch_loss;
-            correct += batch_correct;
-            seen += batch.len();
-            let progress = Progress {
-                epoch,
-                step: step + 1,
-                steps,
-                samples: seen,
-                total_samples: indices.len(),
-                loss: loss_sum / seen as f64,
-                accuracy: correct as f64 / seen as f64,
-            };
-            if sink.on_progress(&progress) == Control::Stop {
-                completed = seen == indices.len();
-                break;
-            }
+        let batch = self.batch_size;
+        match self.step {
+            StepKind::Fused => self.fused_epoch(samples, &indices, epoch, sink),
+            step => run_epoch(&indices, batch, 1, epoch, sink, |_, chunk| {
+                let outputs = match step {
+                    StepKind::Dense => self.dense_step(samples, chunk)?,
+                    _ => self.lit_pixels_step(samples, chunk)?,
+                };
+                Ok(Score::of_batch(
+                    &outputs,
+                    chunk.iter().map(|&i| samples.label(i)),
+                ))
+            }),
         }
-        Ok(EpochStats {
+    }
+
+    /// An epoch of fused steps, a chunk per call of the backend operation.
+    fn fused_epoch(
+        &mut self,
+        samples: Samples<'_>,
+        indices: &[usize],
+        epoch: usize,
+        sink: &mut dyn ProgressSink,
+    ) -> Result<EpochStats, ModelError> {
+        let uploaded = match self.uploaded.take() {
+            Some(u) if u.pixels == samples.pixels().as_ptr() && u.len == samples.len() => u,
+            _ => Uploaded {
+                pixels: samples.pixels().as_ptr(),
+                len: samples.len(),
+                set: TrainingSet::upload(samples.pixels(), samples.labels(), &self.plain),
+            },
+        };
+        let order = uploaded.set.order(indices);
+        let mut params = Some(self.take_params()?);
+        let (batch, lr) = (self.batch_size, self.learning_rate as f32);
+        let stats = run_epoch(
+            indices,
+            batch,
+            self.chunk_steps,
             epoch,
-            samples: seen,
-            loss: if seen > 0 {
-                loss_sum / seen as f64
-            } else {
-                0.0
+            sink,
+            |first, chunk| {
+                let taken = params.take().ok_or_else(lost_model)?;
+                let steps = chunk.len().div_ceil(batch);
+                let (updated, scores) =
+                    fused::sgd_steps(taken, &uploaded.set, &order, lr, batch, first, steps)
+                        .map_err(|e| ModelError::Device(e.to_string()))?;
+                params = Some(updated);
+                let mut score = Score {
+                    samples: chunk.len(),
+                    ..Score::default()
+                };
+                for (s, (loss, correct)) in scores.losses.iter().zip(&scores.correct).enumerate() {
+                    let size = batch.min(chunk.len() - s * batch);
+                    score.loss_sum += f64::from(*loss) * size as f64;
+                    score.correct += usize::try_from(*correct).unwrap_or(0);
+                }
+                Ok(score)
             },
-            accuracy: if seen > 0 {
-                correct as f64 / seen as f64
-            } else {
-                0.0
-            },
-            completed,
+        );
+        self.uploaded = Some(uploaded);
+        self.put_params(params.ok_or_else(lost_model)?)?;
+        stats
+    }
+
+    /// The network's parameters as plain tensors, for the fused step.
+    fn take_params(&mut self) -> Result<Params, ModelError> {
+        let model = self.model.as_ref().ok_or_else(lost_model)?;
+        Ok(Params {
+            hidden_weight: model.hidden.weight.val().without_autodiff(),
+            hidden_bias: bias(&model.hidden)?.without_autodiff(),
+            output_weight: model.output.weight.val().without_autodiff(),
+            output_bias: bias(&model.output)?.without_autodiff(),
         })
     }
 
+    /// Puts the fused step's parameters back into the network.
+    fn put_params(&mut self, params: Params) -> Result<(), ModelError> {
+        let mut model = self.model.take().ok_or_else(lost_model)?;
+        let leaf2 = |t: Tensor<2>| t.autodiff().require_grad();
+        let leaf1 = |t: Tensor<1>| t.autodiff().require_grad();
+        model.hidden.weight = model.hidden.weight.map(|_| leaf2(params.hidden_weight));
+        model.hidden.bias = model
+            .hidden
+            .bias
+            .map(|b| b.map(|_| leaf1(params.hidden_bias)));
+        model.output.weight = model.output.weight.map(|_| leaf2(params.output_weight));
+        model.output.bias = model
+            .output
+            .bias
+            .map(|b| b.map(|_| leaf1(params.output_bias)));
+        self.model = Some(model);
+        Ok(())
+    }
+
     /// One SGD step on `batch` through the whole network; returns the batch's outputs.
-    fn dense_step(&mut self, samples: Samples<'_>, batch: &[usize]) -> Result<Vec<f32>, MlpError> {
+    fn dense_step(
+        &mut self,
+        samples: Samples<'_>,
+        batch: &[usize],
+    ) -> Result<Vec<f32>, ModelError> {
         let (images, targets) = host_batch(samples, batch);
         let images = self.upload(images, [batch.len(), INPUTS]);
         let targets = self.upload(targets, [batch.len(), OUTPUTS]);
@@ -195,16 +257,16 @@ impl Trainer {
         let grads = GradientsParams::from_grads(loss.backward(), model);
         let model = self.model.take().ok_or_else(lost_model)?;
         self.model = Some(self.optimizer.step(self.learning_rate, model, grads));
-        read_f32(outputs.detach()).map_err(MlpError::Device)
+        read_f32(outputs.detach()).map_err(ModelError::Device)
     }
 
     /// One SGD step on `batch` with only the lit pixels' rows of the hidden weights in the
-    /// graph (see [`Step::LitPixels`]); returns the batch's outputs.
+    /// graph (the `lit-pixels` step); returns the batch's outputs.
     fn lit_pixels_step(
         &mut self,
         samples: Samples<'_>,
         batch: &[usize],
-    ) -> Result<Vec<f32>, MlpError> {
+    ) -> Result<Vec<f32>, ModelError> {
         let (lit, images, targets) = lit_batch(samples, batch);
         let columns = lit.len();
         let lit = Tensor::<1, Int>::from_data(TensorData::new(lit, [columns]), &self.plain);
@@ -252,7 +314,7 @@ impl Trainer {
         model.output.weight = descend(model.output.weight, output_weight_grad, lr);
         model.output.bias = model.output.bias.map(|b| descend(b, output_bias_grad, lr));
         self.model = Some(model);
-        read_f32(outputs.detach()).map_err(MlpError::Device)
+        read_f32(outputs.detach()).map_err(ModelError::Device)
     }
 
     /// `values`, row-major, as a constant `[rows, columns]` tensor on the training device.
@@ -261,7 +323,7 @@ impl Trainer {
     }
 
     /// Test loss (Keras "MSE") and arg-max accuracy of the current network on `samples`.
-    pub fn evaluate(&self, samples: Samples<'_>) -> Result<Evaluation, MlpError> {
+    pub fn evaluate(&self, samples: Samples<'_>) -> Result<Evaluation, ModelError> {
         evaluate(self.model()?, samples, &self.device)
     }
 }
@@ -272,36 +334,28 @@ pub fn evaluate(
     model: &Mlp,
     samples: Samples<'_>,
     device: &Device,
-) -> Result<Evaluation, MlpError> {
+) -> Result<Evaluation, ModelError> {
     let model = model.valid();
     let device = device.clone().without_autodiff();
     let indices: Vec<usize> = (0..samples.len()).collect();
-    let mut loss_sum = 0.0;
-    let mut correct = 0;
+    let mut score = Score::default();
     for batch in indices.chunks(EVAL_BATCH) {
         let (images, _) = host_batch(samples, batch);
         let images =
             Tensor::<2>::from_data(TensorData::new(images, [batch.len(), INPUTS]), &device);
-        let outputs = read_f32(model.forward(images)).map_err(MlpError::Device)?;
-        let (batch_loss, batch_correct) = score(samples, batch, &outputs);
-        loss_sum += batch_loss;
-        correct += batch_correct;
+        let outputs = read_f32(model.forward(images)).map_err(ModelError::Device)?;
+        score = score + Score::of_batch(&outputs, batch.iter().map(|&i| samples.label(i)));
     }
-    let n = samples.len().max(1) as f64;
-    Ok(Evaluation {
-        samples: samples.len(),
-        loss: loss_sum / n,
-        accuracy: correct as f64 / n,
-    })
+    Ok(score.evaluation())
 }
 
 /// The bias of `layer` (the network always has biases; a loaded file must hold them).
-fn bias(layer: &burn::nn::Linear) -> Result<Tensor<1>, MlpError> {
+fn bias(layer: &burn::nn::Linear) -> Result<Tensor<1>, ModelError> {
     layer
         .bias
         .as_ref()
         .map(Param::val)
-        .ok_or_else(|| MlpError::Device("a layer of the network has no bias".into()))
+        .ok_or_else(|| ModelError::Device("a layer of the network has no bias".into()))
 }
 
 /// The gradient of `tensor` taken out of `grads`; `name` says which parameter it is.
@@ -309,10 +363,10 @@ fn gradient<const D: usize>(
     tensor: &Tensor<D>,
     grads: &mut burn::tensor::Gradients,
     name: &str,
-) -> Result<Tensor<D>, MlpError> {
+) -> Result<Tensor<D>, ModelError> {
     tensor
         .grad_remove(grads)
-        .ok_or_else(|| MlpError::Device(format!("the backward pass gave no gradient for {name}")))
+        .ok_or_else(|| ModelError::Device(format!("the backward pass gave no gradient for {name}")))
 }
 
 /// Plain SGD on one parameter: `w - lr * grad`, in place when the parameter holds the only
@@ -325,9 +379,9 @@ fn descend<const D: usize>(param: Param<Tensor<D>>, grad: Tensor<D>, lr: f64) ->
     })
 }
 
-/// The error for a network lost to a panic inside the optimizer step.
-fn lost_model() -> MlpError {
-    MlpError::Device("the network was lost in a failed optimizer step".to_string())
+/// The error for a network lost to a failed step.
+fn lost_model() -> ModelError {
+    ModelError::Device("the network was lost in a failed training step".to_string())
 }
 
 /// The batch's images scaled to [0, 1] and its one-hot targets, row-major.
@@ -376,36 +430,13 @@ fn lit_batch(samples: Samples<'_>, batch: &[usize]) -> (Vec<i64>, Vec<f32>, Vec<
     (lit, images, one_hot(samples, batch))
 }
 
-/// Summed per-sample loss (mean over the 10 outputs of the squared error) and the number of
-/// correct arg-max predictions of a batch's outputs.
-fn score(samples: Samples<'_>, batch: &[usize], outputs: &[f32]) -> (f64, usize) {
-    let mut loss = 0.0;
-    let mut correct = 0;
-    for (row, &i) in batch.iter().enumerate() {
-        let out = &outputs[row * OUTPUTS..(row + 1) * OUTPUTS];
-        let label = samples.label(i);
-        let mut best = 0;
-        let mut sample_loss = 0.0f64;
-        for (j, &y) in out.iter().enumerate() {
-            let t = if j == label { 1.0 } else { 0.0 };
-            sample_loss += (f64::from(y) - t).powi(2);
-            if y > out[best] {
-                best = j;
-            }
-        }
-        loss += sample_loss / OUTPUTS as f64;
-        correct += usize::from(best == label);
-    }
-    (loss, correct)
-}
-
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
     use burn::module::Param;
 
     use super::*;
-    use crate::progress::Silent;
+    use replay_core::{Control, Progress, Silent};
 
     fn device() -> Device {
         Device::flex()
@@ -449,19 +480,24 @@ mod tests {
 
     #[test]
     fn one_dense_sgd_step_matches_a_hand_computation() {
-        one_sgd_step_matches_a_hand_computation(Step::Dense);
+        one_sgd_step_matches_a_hand_computation(StepKind::Dense);
+    }
+
+    #[test]
+    fn one_fused_sgd_step_matches_a_hand_computation() {
+        one_sgd_step_matches_a_hand_computation(StepKind::Fused);
     }
 
     #[test]
     fn one_lit_pixels_sgd_step_matches_a_hand_computation() {
-        one_sgd_step_matches_a_hand_computation(Step::LitPixels);
+        one_sgd_step_matches_a_hand_computation(StepKind::LitPixels);
     }
 
-    fn one_sgd_step_matches_a_hand_computation(step: Step) {
+    fn one_sgd_step_matches_a_hand_computation(step: StepKind) {
         let (pixels, labels) = tiny_samples();
         let samples = Samples::new(&pixels[..INPUTS], &labels[..1]).unwrap();
         let lr = 0.1;
-        let mut trainer = Trainer::new(&device(), 11, lr, 1).with_step(step);
+        let mut trainer = Trainer::new(&device(), 11, lr, 1).with_step(step).unwrap();
         let [w1, b1, w2, b2] = host_weights(&trainer);
         // Ordinary backpropagation of Keras' MSE (mean over 10 outputs), in f64 by hand.
         let x: Vec<f64> = pixels[..INPUTS]
@@ -549,7 +585,9 @@ mod tests {
         let samples = Samples::new(&pixels, &labels).unwrap();
         for batch in [1, 2, 3] {
             let run = |step| {
-                let mut trainer = Trainer::new(&device(), 4, 0.5, batch).with_step(step);
+                let mut trainer = Trainer::new(&device(), 4, 0.5, batch)
+                    .with_step(step)
+                    .unwrap();
                 for epoch in 1..=3 {
                     let stats = trainer
                         .train_epoch(samples, Order::Shuffled, epoch, &mut Silent)
@@ -558,9 +596,10 @@ mod tests {
                 }
                 host_weights(&trainer)
             };
-            let dense = run(Step::Dense);
-            let lit = run(Step::LitPixels);
-            for (d, l) in dense.iter().zip(&lit) {
+            let dense = run(StepKind::Dense);
+            let lit = run(StepKind::LitPixels);
+            let fused = run(StepKind::Fused);
+            for (d, l) in dense.iter().zip(&lit).chain(dense.iter().zip(&fused)) {
                 let worst = d
                     .iter()
                     .zip(l)
@@ -571,6 +610,42 @@ mod tests {
             // Training moved the weights (so the comparison above means something).
             assert_ne!(dense, host_weights(&Trainer::new(&device(), 4, 0.5, batch)));
         }
+    }
+
+    #[test]
+    fn fused_chunks_of_any_size_train_the_same_weights() {
+        let (mut pixels, mut labels) = tiny_samples();
+        for i in 0..40 {
+            pixels.extend((0..INPUTS).map(|p| ((p * 13 + i * 7) % 5 * 60) as u8));
+            labels.push((i % 10) as u8);
+        }
+        let samples = Samples::new(&pixels, &labels).unwrap();
+        for batch in [1, 3] {
+            let run = |chunk| {
+                let mut trainer = Trainer::new(&device(), 6, 0.3, batch).with_chunk_steps(chunk);
+                for epoch in 1..=2 {
+                    trainer
+                        .train_epoch(samples, Order::Shuffled, epoch, &mut Silent)
+                        .unwrap();
+                }
+                host_weights(&trainer)
+            };
+            let whole = run(1000);
+            assert_eq!(run(1), whole, "batch {batch}, chunks of 1 step");
+            assert_eq!(run(7), whole, "batch {batch}, chunks of 7 steps");
+            assert_ne!(whole, host_weights(&Trainer::new(&device(), 6, 0.3, batch)));
+        }
+    }
+
+    #[test]
+    fn the_hand_written_rules_steps_are_refused() {
+        let err = Trainer::new(&device(), 1, 0.1, 1)
+            .with_step(StepKind::Fast)
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("fused, dense or lit-pixels"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -646,7 +721,7 @@ mod tests {
     fn a_sink_can_stop_an_epoch_early() {
         let (pixels, labels) = tiny_samples();
         let samples = Samples::new(&pixels, &labels).unwrap();
-        let mut trainer = Trainer::new(&device(), 1, 0.1, 1);
+        let mut trainer = Trainer::new(&device(), 1, 0.1, 1).with_chunk_steps(1);
         let mut calls = 0;
         let mut stop_first = |_: &Progress| {
             calls += 1;

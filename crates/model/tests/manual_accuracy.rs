@@ -1,34 +1,21 @@
 //! The hand-written rule on real MNIST: the fast rule equals the literal one on the first
 //! 1,000 training images, and two epochs in file order reach the study's test accuracy.
 //!
-//! Needs `MNIST_DIR` (a directory with the four IDX files); without it each test prints a
-//! note and passes, with it set but unreadable each test fails. Run with
+//! Needs the real MNIST (`MNIST_DIR`, or `data/mnist` from `scripts/fetch-mnist.sh`); without
+//! it each test says so on a line of its own and passes. Run with
 //! `cargo test --release -p replay-model --test manual_accuracy -- --nocapture` to see the
 //! accuracies and timings.
 #![allow(clippy::unwrap_used)]
 
 use std::time::Instant;
 
+use replay_core::{Control, Order, Progress, Silent};
+use replay_mnist::testutil::real_mnist_or_skip;
 use replay_model::manual::{self, ManualNet};
-use replay_model::{Control, INPUTS, Order, Progress, Samples, Silent};
+use replay_model::{INPUTS, Samples};
 
 /// The study's learning rate.
 const LR: f64 = 0.1;
-
-/// Both MNIST splits as (pixels, labels), or `None` with a note when `MNIST_DIR` is unset.
-fn mnist() -> Option<replay_mnist::Mnist> {
-    let Some(dir) = std::env::var_os(replay_mnist::MNIST_DIR_VAR) else {
-        eprintln!("note: MNIST_DIR is not set; skipping the real-data checks of the manual rule");
-        return None;
-    };
-    match replay_mnist::load(&dir) {
-        Ok(mnist) => Some(mnist),
-        Err(err) => panic!(
-            "MNIST_DIR={} is set but unreadable: {err}",
-            dir.to_string_lossy()
-        ),
-    }
-}
 
 fn samples(split: &replay_mnist::Split) -> Samples<'_> {
     Samples::new(split.pixels(), split.labels()).unwrap()
@@ -36,7 +23,10 @@ fn samples(split: &replay_mnist::Split) -> Samples<'_> {
 
 #[test]
 fn fast_equals_reference_on_the_first_1000_real_images() {
-    let Some(mnist) = mnist() else { return };
+    let Some(mnist) = real_mnist_or_skip("fast_equals_reference_on_the_first_1000_real_images")
+    else {
+        return;
+    };
     let train = samples(&mnist.train);
     let first = Samples::new(&train.pixels()[..1000 * INPUTS], &train.labels()[..1000]).unwrap();
 
@@ -65,7 +55,11 @@ fn fast_equals_reference_on_the_first_1000_real_images() {
 
 #[test]
 fn two_epochs_of_the_fast_rule_in_file_order_reach_93_percent() {
-    let Some(mnist) = mnist() else { return };
+    let Some(mnist) =
+        real_mnist_or_skip("two_epochs_of_the_fast_rule_in_file_order_reach_93_percent")
+    else {
+        return;
+    };
     let (train, test) = (samples(&mnist.train), samples(&mnist.test));
     assert_eq!((train.len(), test.len()), (60_000, 10_000));
 

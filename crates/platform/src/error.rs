@@ -22,6 +22,12 @@ pub enum ConfigError {
         /// The underlying error (not found, permission denied, not UTF-8, ...).
         source: std::io::Error,
     },
+    /// A folder expected to hold configuration files has none.
+    #[error("no configuration files (*.toml) in '{}'", .dir.display())]
+    NoConfigs {
+        /// The folder.
+        dir: PathBuf,
+    },
     /// The text is not TOML, or does not fit the schema: unknown key, missing key, wrong type.
     #[error(
         "{message} at {}{}",
@@ -60,7 +66,7 @@ impl ConfigError {
     /// The dotted key the error is about, if any (`hardware.vcpus`).
     pub fn key(&self) -> Option<&str> {
         match self {
-            Self::Io { .. } => None,
+            Self::Io { .. } | Self::NoConfigs { .. } => None,
             Self::Parse { key, .. } => key.as_deref(),
             Self::Invalid { key, .. } => Some(key),
         }
@@ -69,7 +75,7 @@ impl ConfigError {
     /// The 1-based line the error is about, if any.
     pub fn line(&self) -> Option<usize> {
         match self {
-            Self::Io { .. } => None,
+            Self::Io { .. } | Self::NoConfigs { .. } => None,
             Self::Parse { line, .. } => *line,
             Self::Invalid { line, .. } => Some(*line),
         }
@@ -151,7 +157,7 @@ impl Source<'_> {
         &self,
         key: &str,
         span: Range<usize>,
-        err: &crate::UnknownNameError,
+        err: &replay_core::UnknownNameError,
     ) -> ConfigError {
         let message = format!("unknown {} '{}'", err.what, err.value);
         self.invalid(key, span, message, err.expected())

@@ -1,5 +1,6 @@
 //! The `[hardware]` section: what the platform gave the study's notebook.
 
+use replay_core::GpuShare;
 use toml::Spanned;
 
 use crate::error::{ConfigError, Source};
@@ -30,8 +31,8 @@ impl Hardware {
 
     /// The share of one GPU the configuration has: `gpu_count` capped at 1, `None` without a
     /// GPU. This is the default `run.gpu_share`.
-    pub fn gpu_fraction(&self) -> Option<f64> {
-        self.has_gpu().then(|| self.gpu_count.min(1.0))
+    pub fn gpu_share(&self) -> Option<GpuShare> {
+        GpuShare::new(self.gpu_count.min(1.0)).ok()
     }
 
     /// `16 GB` or `48-96 GB`.
@@ -66,11 +67,11 @@ impl Hardware {
         let gpu_count = match &raw.gpu_count {
             Some(count) => {
                 let v = *count.get_ref();
-                if !(v.is_finite() && v >= 0.0) {
+                if !(v == 0.0 || (v.is_finite() && v >= GpuShare::MIN)) {
                     return Err(src.bad_value(
                         "hardware.gpu_count",
                         count,
-                        "a finite number >= 0 (fractions allowed: 0.125 is 1/8 of a GPU)",
+                        "0 or a number >= 1/1024 (0.125 is 1/8 of a GPU)",
                     ));
                 }
                 v
@@ -132,9 +133,9 @@ mod tests {
 
     #[test]
     fn the_gpu_fraction_is_the_count_capped_at_one() {
-        assert_eq!(hw(0.0, None).gpu_fraction(), None);
-        assert_eq!(hw(0.125, None).gpu_fraction(), Some(0.125));
-        assert_eq!(hw(4.0, None).gpu_fraction(), Some(1.0));
+        assert_eq!(hw(0.0, None).gpu_share(), None);
+        assert_eq!(hw(0.125, None).gpu_share().map(GpuShare::get), Some(0.125));
+        assert_eq!(hw(4.0, None).gpu_share(), Some(GpuShare::WHOLE));
         assert!(!hw(0.0, None).has_gpu());
     }
 

@@ -7,7 +7,7 @@
 //! - `[config]`: `platform`, `name` (`g2.mig`), `description`;
 //! - `[hardware]`: `vcpus`, `cpu`, `ram_gb` (and `ram_gb_max` for a range), `gpu`, `gpu_count`
 //!   (fractions allowed: g2.mig is 0.125 of an A100);
-//! - `[run]` (optional, every key defaulted): `backend`, `threads`, `gpu_share`,
+//! - `[run]` (optional, every key defaulted): `backend`, `step`, `threads`, `gpu_share`,
 //!   `implementation`, `epochs`, `batch_size`, `learning_rate`, `seed`, `order`;
 //! - `[pricing]`: `model` (`per_second`, `per_minute` or `free`) with that model's prices,
 //!   `currency`, `source`, `source_date`;
@@ -21,7 +21,7 @@
 //! let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../configs/g2mig.toml");
 //! let config = replay_platform::Config::load(path)?;
 //! assert_eq!(config.name, "g2.mig");
-//! assert_eq!(config.run.gpu_share, Some(0.125));
+//! assert_eq!(config.run.gpu_share.map(|share| share.get()), Some(0.125));
 //! let cost = config.pricing.cost(93.0);
 //! assert!((cost.cost - 2.0088).abs() < 1e-9);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
@@ -38,16 +38,15 @@ use std::path::{Path, PathBuf};
 
 pub use error::ConfigError;
 pub use hardware::Hardware;
-pub use pricing::{BILLING_MODELS, Billing, Cost, Pricing};
+pub use pricing::{BILLING_MODELS, Bill, Billing, Cost, Pricing};
 pub use run::{
-    BACKENDS, DEFAULT_BATCH_SIZE, DEFAULT_CPU_BACKEND, DEFAULT_EPOCHS, DEFAULT_GPU_BACKEND,
-    DEFAULT_LEARNING_RATE, DEFAULT_SEED, Implementation, RunSettings, TrainingOrder,
-    UnknownNameError, check_backend,
+    DEFAULT_BATCH_SIZE, DEFAULT_CPU_BACKEND, DEFAULT_EPOCHS, DEFAULT_GPU_BACKEND,
+    DEFAULT_LEARNING_RATE, DEFAULT_SEED, Overrides, RunSettings,
 };
 pub use study::{StudyResult, StudyResults};
 
 use error::Source;
-use raw::{RawFile, RawRun};
+use raw::RawFile;
 
 /// One validated platform configuration, with every default resolved.
 #[derive(Debug, Clone, PartialEq)]
@@ -88,7 +87,7 @@ impl Config {
         let src = Source { file: origin, text };
         let raw: RawFile = toml::from_str(text).map_err(|e| src.parse_error(&e))?;
         let hardware = Hardware::from_raw(&src, raw.hardware)?;
-        let run = resolve_run(&src, raw.run.unwrap_or_default(), &hardware)?;
+        let run = RunSettings::from_raw(&src, raw.run.unwrap_or_default(), &hardware)?;
         Ok(Self {
             origin: origin.to_owned(),
             platform: src.text("config.platform", raw.config.platform)?,
@@ -116,79 +115,12 @@ fn config_name(src: &Source<'_>, name: toml::Spanned<String>) -> Result<String, 
     Ok(name.into_inner())
 }
 
-/// Validates `[run]` and fills its defaults from the hardware.
-fn resolve_run(src: &Source<'_>, raw: RawRun, hw: &Hardware) -> Result<RunSettings, ConfigError> {
-    let backend = match raw.backend {
-        Some(b) => {
-            check_backend(b.get_ref())
-                .map_err(|e| src.unknown_name("run.backend", b.span(), &e))?;
-            b.into_inner()
-        }
-        None if hw.has_gpu() => DEFAULT_GPU_BACKEND.to_owned(),
-        None => DEFAULT_CPU_BACKEND.to_owned(),
-    };
-    let threads = match &raw.threads {
-        Some(t) => usize::try_from(src.count("run.threads", t, 1)?)
-            .map_err(|_| src.bad_value("run.threads", t, "a whole number >= 1"))?,
-        None => hw.vcpus,
-    };
-    let gpu_share = match &raw.gpu_share {
-        Some(s) if !(*s.get_ref() > 0.0 && *s.get_ref() <= 1.0) => {
-            return Err(src.bad_value("run.gpu_share", s, "a number in (0, 1]"));
-        }
-        Some(s) => Some(*s.get_ref()),
-        None => hw.gpu_fraction(),
-    };
-    let implementation = match &raw.implementation {
-        Some(i) => i
-            .get_ref()
-            .parse::<Implementation>()
-            .map_err(|e| src.unknown_name("run.implementation", i.span(), &e))?,
-        None => Implementation::default(),
-    };
-    let order = match &raw.order {
-        Some(o) => o
-            .get_ref()
-            .parse::<TrainingOrder>()
-            .map_err(|e| src.unknown_name("run.order", o.span(), &e))?,
-        None => TrainingOrder::default_for(implementation),
-    };
-    let learning_rate = match &raw.learning_rate {
-        Some(lr) => src.positive("run.learning_rate", lr)?,
-        None => DEFAULT_LEARNING_RATE,
-    };
-    Ok(RunSettings {
-        backend,
-        threads,
-        gpu_share,
-        implementation,
-        epochs: raw
-            .epochs
-            .as_ref()
-            .map_or(Ok(DEFAULT_EPOCHS), |e| src.count("run.epochs", e, 1))?,
-        batch_size: raw
-            .batch_size
-            .as_ref()
-            .map_or(Ok(DEFAULT_BATCH_SIZE), |b| {
-                src.count("run.batch_size", b, 1)
-            })?,
-        learning_rate,
-        seed: raw
-            .seed
-            .as_ref()
-            .map_or(Ok(DEFAULT_SEED), |s| src.count("run.seed", s, 0))?,
-        order,
-        order_given: raw.order.is_some(),
-    })
-}
-
 /// One file of [`load_dir`]: its path and what loading it gave.
 pub type LoadedConfig = (PathBuf, Result<Config, ConfigError>);
 
-/// Loads every `*.toml` file of a folder, sorted by file name, each with its own result (for
-/// `runner check` and sweeps: one bad file does not hide the others). Fails only when the
-/// folder itself cannot be read.
-pub fn load_dir(dir: impl AsRef<Path>) -> Result<Vec<LoadedConfig>, ConfigError> {
+/// The configuration files (`*.toml`) of a folder, sorted by file name; an error when the
+/// folder cannot be read or holds none.
+pub fn config_files(dir: impl AsRef<Path>) -> Result<Vec<PathBuf>, ConfigError> {
     let dir = dir.as_ref();
     let io = |source| ConfigError::Io {
         path: dir.to_owned(),
@@ -201,8 +133,19 @@ pub fn load_dir(dir: impl AsRef<Path>) -> Result<Vec<LoadedConfig>, ConfigError>
             paths.push(path);
         }
     }
+    if paths.is_empty() {
+        return Err(ConfigError::NoConfigs {
+            dir: dir.to_owned(),
+        });
+    }
     paths.sort();
-    Ok(paths
+    Ok(paths)
+}
+
+/// Loads every configuration file of a folder ([`config_files`]), each with its own result
+/// (for `runner check` and sweeps: one bad file does not hide the others).
+pub fn load_dir(dir: impl AsRef<Path>) -> Result<Vec<LoadedConfig>, ConfigError> {
+    Ok(config_files(dir)?
         .into_iter()
         .map(|p| {
             let config = Config::load(&p);
@@ -214,6 +157,8 @@ pub fn load_dir(dir: impl AsRef<Path>) -> Result<Vec<LoadedConfig>, ConfigError>
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
+    use replay_core::{BackendKind, GpuShare, Implementation, Order, Step};
+
     use super::*;
 
     /// The workspace's `configs/` folder.
@@ -313,11 +258,12 @@ source_date = "2023"
             (18.0, 0.0012, Some(9.0))
         );
         // Defaults resolved from the hardware.
-        assert_eq!(c.run.backend, "wgpu");
+        assert_eq!(c.run.backend, BackendKind::Wgpu);
+        assert_eq!(c.run.step, Step::Fused);
         assert_eq!(c.run.threads, 4);
-        assert_eq!(c.run.gpu_share, Some(0.125));
+        assert_eq!(c.run.gpu_share.map(GpuShare::get), Some(0.125));
         assert_eq!(c.run.implementation, Implementation::Burn);
-        assert_eq!(c.run.order, TrainingOrder::Shuffled);
+        assert_eq!(c.run.order, Order::Shuffled);
         assert_eq!(
             (c.run.epochs, c.run.batch_size, c.run.seed),
             (1, 1, DEFAULT_SEED)
@@ -363,17 +309,20 @@ source_date = "2023"
     fn cpu_configs_default_to_flex_and_no_gpu_share() {
         let c = shipped("c132.toml");
         assert_eq!(
-            (c.run.backend.as_str(), c.run.threads, c.run.gpu_share),
-            ("flex", 32, None)
+            (c.run.backend, c.run.threads, c.run.gpu_share),
+            (BackendKind::Flex, 32, None)
         );
         let g = shipped("g14.toml");
         assert_eq!(
             (g.hardware.ram_gb, g.hardware.ram_gb_max),
             (192.0, Some(384.0))
         );
-        assert_eq!(g.run.gpu_share, Some(1.0));
+        assert_eq!(g.run.gpu_share, Some(GpuShare::WHOLE));
         let vk = shipped("vk-standard-4-8.toml");
-        assert_eq!((vk.run.backend.as_str(), vk.run.gpu_share), ("flex", None));
+        assert_eq!(
+            (vk.run.backend, vk.run.gpu_share),
+            (BackendKind::Flex, None)
+        );
     }
 
     #[test]
@@ -419,7 +368,7 @@ source_date = "2023"
     #[test]
     fn vk_with_an_a100_adds_the_gpus_hourly_price() {
         let c = shipped("vk-standard-4-8-a100.toml");
-        assert_eq!(c.run.gpu_share, Some(1.0));
+        assert_eq!(c.run.gpu_share, Some(GpuShare::WHOLE));
         let cost = c.pricing.cost(68.0);
         assert!(
             close(cost.cost, 68.0 / 60.0 * 0.19 + 68.0 / 3600.0 * 204.2),
@@ -527,17 +476,29 @@ source_date = "2023"
             (
                 "threads = 2",
                 "gpu_share = 1.5",
-                "invalid value 1.5 at g2mig.toml:13 (run.gpu_share); expected a number in (0, 1]",
+                "invalid value 1.5 at g2mig.toml:13 (run.gpu_share); expected a number in [1/1024, 1]",
             ),
             (
                 "threads = 2",
                 "gpu_share = 0",
-                "invalid value 0 at g2mig.toml:13 (run.gpu_share); expected a number in (0, 1]",
+                "invalid value 0 at g2mig.toml:13 (run.gpu_share); expected a number in [1/1024, 1]",
             ),
             (
                 "threads = 2",
                 "gpu_share = nan",
-                "invalid value nan at g2mig.toml:13 (run.gpu_share); expected a number in (0, 1]",
+                "invalid value nan at g2mig.toml:13 (run.gpu_share); expected a number in [1/1024, 1]",
+            ),
+            (
+                "threads = 2",
+                "gpu_share = 1e-300",
+                "invalid value 1e-300 at g2mig.toml:13 (run.gpu_share); \
+                 expected a number in [1/1024, 1]",
+            ),
+            (
+                "threads = 2",
+                "step = \"jit\"",
+                "unknown training step 'jit' at g2mig.toml:13 (run.step); \
+                 expected one of: fused, autodiff",
             ),
             (
                 "backend = \"wgpu\"",
@@ -588,7 +549,7 @@ source_date = "2023"
                 "gpu_count = 0.125",
                 "gpu_count = -1",
                 "invalid value -1 at g2mig.toml:10 (hardware.gpu_count); \
-                 expected a finite number >= 0 (fractions allowed: 0.125 is 1/8 of a GPU)",
+                 expected 0 or a number >= 1/1024 (0.125 is 1/8 of a GPU)",
             ),
             (
                 "gpu_count = 0.125",
@@ -703,19 +664,35 @@ source_date = "2023"
             "implementation = \"manual\"",
         )
         .unwrap();
-        assert_eq!(c.run.backend, "wgpu");
+        assert_eq!(c.run.backend, BackendKind::Wgpu);
         assert_eq!(c.run.threads, 4);
-        assert_eq!(c.run.gpu_share, Some(0.125));
-        assert_eq!(c.run.order, TrainingOrder::File);
-        assert!(!c.run.order_given());
+        assert_eq!(c.run.gpu_share.map(GpuShare::get), Some(0.125));
+        assert_eq!(c.run.order, Order::File);
         let cpu = with("gpu = \"NVIDIA A100\"\ngpu_count = 0.125\n", "").unwrap();
         assert_eq!(cpu.hardware.gpu_count, 0.0);
         assert_eq!(cpu.run.gpu_share, None);
-        assert_eq!(cpu.run.backend, "wgpu", "an explicit backend is kept");
+        assert_eq!(
+            cpu.run.backend,
+            BackendKind::Wgpu,
+            "an explicit backend is kept"
+        );
         let no_run = with("[run]\nthreads = 2\nbackend = \"wgpu\"\n", "").unwrap();
         assert_eq!(
-            (no_run.run.backend.as_str(), no_run.run.threads),
-            ("wgpu", 4)
+            (no_run.run.backend, no_run.run.threads),
+            (BackendKind::Wgpu, 4)
+        );
+    }
+
+    #[test]
+    fn names_in_files_parse_as_flags_do_in_any_case() {
+        let c = with(
+            "backend = \"wgpu\"",
+            "backend = \"WGPU\"\nstep = \" Autodiff \"",
+        )
+        .unwrap();
+        assert_eq!(
+            (c.run.backend, c.run.step),
+            (BackendKind::Wgpu, Step::Autodiff)
         );
     }
 
@@ -779,5 +756,14 @@ source_date = "2023"
             load_dir(dir.path().join("missing")),
             Err(ConfigError::Io { .. })
         ));
+        let empty = tempfile::tempdir().unwrap();
+        let err = config_files(empty.path()).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "no configuration files (*.toml) in '{}'",
+                empty.path().display()
+            )
+        );
     }
 }

@@ -68,32 +68,103 @@ pub struct Pricing {
     pub source_date: String,
 }
 
-/// What a run costs, ready for a results row.
+/// What a run (or an epoch of it) costs, ready for a results row.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Cost {
-    /// Cost of the run at the ordinary rate, in `currency`.
+    /// Cost at the rate the run was billed at (the background rate under
+    /// [`Pricing::bill`]`(true)` where the tariff has one), in `currency`.
     pub cost: f64,
-    /// Cost of the same run in the platform's background mode, where it has one.
+    /// Cost of the same time in the platform's background mode, where it has one.
     pub cost_background: Option<f64>,
     /// Currency (`RUB`).
     pub currency: String,
-    /// The tariff applied, in one line (`per_second 18 units x 0.0012 RUB/s`).
+    /// The tariff applied, in one line (`per_second 18 units x 0.0012 RUB/s`), ending in
+    /// ` at the background rate` when `cost` is at that rate.
     pub billing: String,
     /// Where the tariff comes from, with its date.
     pub source: String,
 }
 
+/// The running bill of one run: each [`Bill::charge`] returns what an epoch adds to it, so
+/// that a run's rows sum to what the platform would charge for the whole run.
+#[derive(Debug, Clone)]
+pub struct Bill<'a> {
+    pricing: &'a Pricing,
+    background: bool,
+    seconds: f64,
+}
+
+impl Bill<'_> {
+    /// Adds an epoch of `wall_s` seconds; returns its share of the bill: the run's total after
+    /// it minus the total before it. With `round_up_to_minute`, a run of three 3 s epochs is
+    /// charged one minute, all of it on the first epoch's row.
+    pub fn charge(&mut self, wall_s: f64) -> Cost {
+        let before = self.pricing.total(self.seconds);
+        self.seconds += wall_s.max(0.0);
+        let after = self.pricing.total(self.seconds);
+        let regular = after.0 - before.0;
+        let background = after.1.zip(before.1).map(|(a, b)| a - b);
+        let mut billing = self.pricing.billing_text();
+        if self.background {
+            billing.push_str(" at the background rate");
+        }
+        Cost {
+            cost: match (self.background, background) {
+                (true, Some(background)) => background,
+                _ => regular,
+            },
+            cost_background: background,
+            currency: self.pricing.currency.clone(),
+            billing,
+            source: format!("{} ({})", self.pricing.source, self.pricing.source_date),
+        }
+    }
+
+    /// Whether the bill is at the background rate.
+    pub fn is_background(&self) -> bool {
+        self.background
+    }
+}
+
 impl Pricing {
-    /// The cost of a run that took `wall_s` seconds of wall-clock time (finite, >= 0).
+    /// The cost at the regular rate of a run that took `wall_s` seconds of wall-clock time
+    /// (finite, >= 0): [`Pricing::bill`] for one charge.
     pub fn cost(&self, wall_s: f64) -> Cost {
-        let (cost, cost_background) = match &self.billing {
+        self.bill(false).charge(wall_s)
+    }
+
+    /// A bill for one run, charged epoch by epoch with [`Bill::charge`]; `background` bills at
+    /// the platform's background (asynchronous) rate where it has one.
+    pub fn bill(&self, background: bool) -> Bill<'_> {
+        Bill {
+            pricing: self,
+            background: background && self.has_background_rate(),
+            seconds: 0.0,
+        }
+    }
+
+    /// Whether the tariff has a background rate (DataSphere's `#pragma async` cells).
+    pub fn has_background_rate(&self) -> bool {
+        matches!(
+            self.billing,
+            Billing::PerSecond {
+                background_units: Some(_),
+                ..
+            }
+        )
+    }
+
+    /// The regular and background cost of a run of `seconds` in all (per-minute billing
+    /// rounds the whole run's time, not each epoch's).
+    fn total(&self, seconds: f64) -> (f64, Option<f64>) {
+        match &self.billing {
             Billing::PerSecond {
                 units,
                 unit_price,
                 background_units,
             } => (
-                wall_s * units * unit_price,
-                background_units.map(|b| wall_s * b * unit_price),
+                seconds * units * unit_price,
+                background_units.map(|b| seconds * b * unit_price),
             ),
             Billing::PerMinute {
                 price_per_minute,
@@ -101,21 +172,14 @@ impl Pricing {
                 round_up_to_minute,
             } => {
                 let charged_s = if *round_up_to_minute {
-                    (wall_s / 60.0).ceil() * 60.0
+                    (seconds / 60.0).ceil() * 60.0
                 } else {
-                    wall_s
+                    seconds
                 };
                 let gpu = gpu_price_per_hour.map_or(0.0, |p| charged_s / 3600.0 * p);
                 (charged_s / 60.0 * price_per_minute + gpu, None)
             }
             Billing::Free => (0.0, None),
-        };
-        Cost {
-            cost,
-            cost_background,
-            currency: self.currency.clone(),
-            billing: self.billing_text(),
-            source: format!("{} ({})", self.source, self.source_date),
         }
     }
 
@@ -336,6 +400,47 @@ mod tests {
             rounded.billing_text(),
             "per_minute 1 RUB/min + GPU 60 RUB/h (started minutes)"
         );
+    }
+
+    #[test]
+    fn a_background_bill_charges_the_background_rate_and_says_so() {
+        let p = pricing(Billing::PerSecond {
+            units: 4.0,
+            unit_price: 0.5,
+            background_units: Some(2.0),
+        });
+        let cost = p.bill(true).charge(10.0);
+        assert!(close(cost.cost, 10.0), "{cost:?}");
+        assert_eq!(cost.cost_background.map(|c| close(c, 10.0)), Some(true));
+        assert_eq!(
+            cost.billing,
+            "per_second 4 units x 0.5 RUB/s (background 2 units) at the background rate"
+        );
+        let no_background = pricing(Billing::Free);
+        assert!(!no_background.bill(true).is_background());
+        assert_eq!(no_background.bill(true).charge(1.0).billing, "free");
+    }
+
+    #[test]
+    fn started_minutes_are_charged_once_per_run_and_its_rows_sum_to_the_bill() {
+        let p = pricing(Billing::PerMinute {
+            price_per_minute: 0.19,
+            gpu_price_per_hour: None,
+            round_up_to_minute: true,
+        });
+        let mut bill = p.bill(false);
+        let rows: Vec<f64> = [3.0, 3.0, 3.0].map(|s| bill.charge(s).cost).into();
+        assert!(
+            close(rows[0], 0.19) && rows[1] == 0.0 && rows[2] == 0.0,
+            "{rows:?}"
+        );
+        let mut bill = p.bill(false);
+        let rows: Vec<f64> = [50.0, 20.0, 60.0].map(|s| bill.charge(s).cost).into();
+        assert!(
+            close(rows.iter().sum::<f64>(), p.cost(130.0).cost),
+            "{rows:?}"
+        );
+        assert!(close(rows[1], 0.19) && close(rows[2], 0.19), "{rows:?}");
     }
 
     #[test]

@@ -47,6 +47,7 @@ pub(crate) struct RawHardware {
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawRun {
     pub backend: Option<Spanned<String>>,
+    pub step: Option<Spanned<String>>,
     pub threads: Option<Spanned<i64>>,
     pub gpu_share: Option<Spanned<f64>>,
     pub implementation: Option<Spanned<String>>,
@@ -90,5 +91,6 @@ pub(crate) struct RawStudyResult {
     pub sys_s: Option<Spanned<f64>>,
     pub test_accuracy_pct: Option<Spanned<f64>>,
     pub accuracy_epochs: Option<Spanned<i64>>,
+    pub accuracy_per_platform: Option<bool>,
     pub note: Option<String>,
 }

@@ -1,17 +1,17 @@
-//! How a configuration is replayed on this machine: backend, threads, GPU share, training
-//! settings; and the small name types the runner also uses for its flags.
+//! The `[run]` section: how a configuration is replayed on this machine (backend, step,
+//! threads, GPU share, training settings), and how command-line flags override it.
 
-use std::fmt;
-use std::str::FromStr;
+use replay_core::{BackendKind, GpuShare, Implementation, Name, Order, Step};
+use toml::Spanned;
 
-/// The backend names a configuration may ask for. Whether one is compiled in is the backend
-/// crate's business, not this crate's.
-pub const BACKENDS: [&str; 3] = ["flex", "ndarray", "wgpu"];
+use crate::error::{ConfigError, Source};
+use crate::hardware::Hardware;
+use crate::raw::RawRun;
 
 /// Backend of configurations without a GPU.
-pub const DEFAULT_CPU_BACKEND: &str = "flex";
+pub const DEFAULT_CPU_BACKEND: BackendKind = BackendKind::Flex;
 /// Backend of configurations with a GPU (a fraction counts).
-pub const DEFAULT_GPU_BACKEND: &str = "wgpu";
+pub const DEFAULT_GPU_BACKEND: BackendKind = BackendKind::Wgpu;
 /// Default `run.epochs`: the study timed one epoch.
 pub const DEFAULT_EPOCHS: u64 = 1;
 /// Default `run.batch_size`: the study updated after every image.
@@ -21,148 +21,18 @@ pub const DEFAULT_LEARNING_RATE: f64 = 0.1;
 /// Default `run.seed` (the study did not fix one).
 pub const DEFAULT_SEED: u64 = 42;
 
-/// A name that is not one of the valid ones (`--implementation kears`, `backend = "cuda2"`).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown {what} '{value}'; expected one of: {}", .valid.join(", "))]
-pub struct UnknownNameError {
-    /// What was being named (`backend`, `implementation`, `training order`).
-    pub what: &'static str,
-    /// The name given.
-    pub value: String,
-    /// The valid names.
-    pub valid: &'static [&'static str],
-}
-
-impl UnknownNameError {
-    /// `one of: a, b, c`: the valid names, for messages that place them after a location.
-    pub fn expected(&self) -> String {
-        format!("one of: {}", self.valid.join(", "))
-    }
-}
-
-/// Checks a backend name against [`BACKENDS`].
-pub fn check_backend(name: &str) -> Result<(), UnknownNameError> {
-    if BACKENDS.contains(&name) {
-        Ok(())
-    } else {
-        Err(UnknownNameError {
-            what: "backend",
-            value: name.to_owned(),
-            valid: &BACKENDS,
-        })
-    }
-}
-
-/// Which of the study's two implementations to replay.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub enum Implementation {
-    /// The framework implementation (the study's Keras), written with Burn: `burn`.
-    #[default]
-    Burn,
-    /// The study's hand-written loops with their unusual update order: `manual`.
-    Manual,
-}
-
-impl Implementation {
-    /// Every implementation, in the order of [`Implementation::NAMES`].
-    pub const ALL: [Self; 2] = [Self::Burn, Self::Manual];
-    /// Their names as written in files and flags.
-    pub const NAMES: [&'static str; 2] = ["burn", "manual"];
-
-    /// The name as written in files and flags (`burn`, `manual`).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Burn => "burn",
-            Self::Manual => "manual",
-        }
-    }
-}
-
-impl fmt::Display for Implementation {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for Implementation {
-    type Err = UnknownNameError;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::ALL
-            .into_iter()
-            .find(|i| i.as_str() == s)
-            .ok_or_else(|| UnknownNameError {
-                what: "implementation",
-                value: s.to_owned(),
-                valid: &Self::NAMES,
-            })
-    }
-}
-
-/// The order training images are visited in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum TrainingOrder {
-    /// A seeded shuffle every epoch, as Keras' `fit` does by default: `shuffled`.
-    Shuffled,
-    /// The file's order, as the study's hand-written loops: `file`.
-    File,
-}
-
-impl TrainingOrder {
-    /// Every order, in the order of [`TrainingOrder::NAMES`].
-    pub const ALL: [Self; 2] = [Self::Shuffled, Self::File];
-    /// Their names as written in files and flags.
-    pub const NAMES: [&'static str; 2] = ["shuffled", "file"];
-
-    /// The name as written in files and flags (`shuffled`, `file`).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Shuffled => "shuffled",
-            Self::File => "file",
-        }
-    }
-
-    /// The order used when none is given: `shuffled` for Burn (what Keras' `fit` did),
-    /// `file` for the hand-written loops (what the study's did).
-    pub fn default_for(implementation: Implementation) -> Self {
-        match implementation {
-            Implementation::Burn => Self::Shuffled,
-            Implementation::Manual => Self::File,
-        }
-    }
-}
-
-impl fmt::Display for TrainingOrder {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for TrainingOrder {
-    type Err = UnknownNameError;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::ALL
-            .into_iter()
-            .find(|o| o.as_str() == s)
-            .ok_or_else(|| UnknownNameError {
-                what: "training order",
-                value: s.to_owned(),
-                valid: &Self::NAMES,
-            })
-    }
-}
-
 /// The `[run]` section with every default filled in.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RunSettings {
-    /// Backend name, one of [`BACKENDS`]; default `wgpu` with a GPU, else `flex`.
-    pub backend: String,
+    /// Backend; default `wgpu` with a GPU, else `flex`.
+    pub backend: BackendKind,
+    /// How the Burn MLP takes its steps; default [`Step::Fused`].
+    pub step: Step,
     /// Worker threads; default `hardware.vcpus`. The runner caps it by the host's cores.
     pub threads: usize,
-    /// Fraction of the GPU's time the throttle grants, in (0, 1]; default the configuration's
-    /// GPU fraction (`hardware.gpu_count` capped at 1); `None` without a GPU.
-    pub gpu_share: Option<f64>,
+    /// Share of the GPU to emulate; default the configuration's GPU fraction
+    /// (`hardware.gpu_count` capped at 1); `None` without a GPU.
+    pub gpu_share: Option<GpuShare>,
     /// Implementation; default [`Implementation::Burn`].
     pub implementation: Implementation,
     /// Epochs to train; default 1.
@@ -173,26 +43,119 @@ pub struct RunSettings {
     pub learning_rate: f64,
     /// Seed of initial weights and shuffling; default 42.
     pub seed: u64,
-    /// Training order; default [`TrainingOrder::default_for`] the implementation.
-    pub order: TrainingOrder,
-    /// Whether `order` was written in the file (else it follows the implementation).
-    pub(crate) order_given: bool,
+    /// Training order; default [`Order::default_for`] the implementation.
+    pub order: Order,
+    /// Whether `order` was given (in the file or by an override) rather than defaulted.
+    order_given: bool,
+}
+
+/// Settings given on the command line, each replacing the file's value when present.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Overrides {
+    /// `--implementation`.
+    pub implementation: Option<Implementation>,
+    /// `--backend`.
+    pub backend: Option<BackendKind>,
+    /// `--step`.
+    pub step: Option<Step>,
+    /// `--threads`.
+    pub threads: Option<usize>,
+    /// `--gpu-share`.
+    pub gpu_share: Option<GpuShare>,
+    /// `--epochs`.
+    pub epochs: Option<u64>,
+    /// `--seed`.
+    pub seed: Option<u64>,
+    /// `--order`.
+    pub order: Option<Order>,
 }
 
 impl RunSettings {
-    /// Switches the implementation (say from a `--implementation` flag). An order the file did
-    /// not give follows it: `manual` trains in file order, `burn` shuffled.
-    pub fn set_implementation(&mut self, implementation: Implementation) {
-        self.implementation = implementation;
-        if !self.order_given {
-            self.order = TrainingOrder::default_for(implementation);
+    /// These settings with `overrides` applied. An order that neither the file nor the
+    /// overrides give follows the implementation: `manual` trains in file order, `burn`
+    /// shuffled.
+    pub fn with(mut self, overrides: &Overrides) -> Self {
+        if let Some(implementation) = overrides.implementation {
+            self.implementation = implementation;
+            if !self.order_given {
+                self.order = Order::default_for(implementation);
+            }
         }
+        if let Some(order) = overrides.order {
+            self.order = order;
+            self.order_given = true;
+        }
+        self.backend = overrides.backend.unwrap_or(self.backend);
+        self.step = overrides.step.unwrap_or(self.step);
+        self.threads = overrides.threads.unwrap_or(self.threads);
+        self.gpu_share = overrides.gpu_share.or(self.gpu_share);
+        self.epochs = overrides.epochs.unwrap_or(self.epochs);
+        self.seed = overrides.seed.unwrap_or(self.seed);
+        self
     }
 
-    /// Whether `run.order` was written in the file rather than defaulted.
-    pub fn order_given(&self) -> bool {
-        self.order_given
+    /// Validates `[run]` and fills its defaults from the hardware.
+    pub(crate) fn from_raw(
+        src: &Source<'_>,
+        raw: RawRun,
+        hw: &Hardware,
+    ) -> Result<Self, ConfigError> {
+        let implementation =
+            name(src, "run.implementation", raw.implementation)?.unwrap_or_default();
+        let order = name(src, "run.order", raw.order)?;
+        let threads = match &raw.threads {
+            Some(t) => usize::try_from(src.count("run.threads", t, 1)?)
+                .map_err(|_| src.bad_value("run.threads", t, "a whole number >= 1"))?,
+            None => hw.vcpus,
+        };
+        let gpu_share = match &raw.gpu_share {
+            Some(s) => Some(
+                GpuShare::new(*s.get_ref())
+                    .map_err(|_| src.bad_value("run.gpu_share", s, "a number in [1/1024, 1]"))?,
+            ),
+            None => hw.gpu_share(),
+        };
+        let count = |key, value: &Option<Spanned<i64>>, min, default| {
+            value
+                .as_ref()
+                .map_or(Ok(default), |v| src.count(key, v, min))
+        };
+        Ok(Self {
+            backend: name(src, "run.backend", raw.backend)?.unwrap_or(if hw.has_gpu() {
+                DEFAULT_GPU_BACKEND
+            } else {
+                DEFAULT_CPU_BACKEND
+            }),
+            step: name(src, "run.step", raw.step)?.unwrap_or_default(),
+            threads,
+            gpu_share,
+            implementation,
+            epochs: count("run.epochs", &raw.epochs, 1, DEFAULT_EPOCHS)?,
+            batch_size: count("run.batch_size", &raw.batch_size, 1, DEFAULT_BATCH_SIZE)?,
+            learning_rate: match &raw.learning_rate {
+                Some(lr) => src.positive("run.learning_rate", lr)?,
+                None => DEFAULT_LEARNING_RATE,
+            },
+            seed: count("run.seed", &raw.seed, 0, DEFAULT_SEED)?,
+            order: order.unwrap_or(Order::default_for(implementation)),
+            order_given: order.is_some(),
+        })
     }
+}
+
+/// A name-valued key (`run.backend`), parsed as flags parse it.
+fn name<T: Name + std::str::FromStr<Err = replay_core::UnknownNameError>>(
+    src: &Source<'_>,
+    key: &str,
+    value: Option<Spanned<String>>,
+) -> Result<Option<T>, ConfigError> {
+    value
+        .map(|v| {
+            v.get_ref()
+                .parse::<T>()
+                .map_err(|e| src.unknown_name(key, v.span(), &e))
+        })
+        .transpose()
 }
 
 #[cfg(test)]
@@ -200,45 +163,10 @@ impl RunSettings {
 mod tests {
     use super::*;
 
-    #[test]
-    fn names_round_trip_through_display_and_from_str() {
-        for i in Implementation::ALL {
-            assert_eq!(i.to_string().parse::<Implementation>().unwrap(), i);
-        }
-        for o in TrainingOrder::ALL {
-            assert_eq!(o.to_string().parse::<TrainingOrder>().unwrap(), o);
-        }
-        assert_eq!(
-            Implementation::NAMES.map(|n| n.parse::<Implementation>().unwrap()),
-            Implementation::ALL
-        );
-    }
-
-    #[test]
-    fn unknown_names_list_the_valid_ones() {
-        let err = "keras".parse::<Implementation>().unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "unknown implementation 'keras'; expected one of: burn, manual"
-        );
-        let err = "random".parse::<TrainingOrder>().unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "unknown training order 'random'; expected one of: shuffled, file"
-        );
-        let err = check_backend("cuda2").unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "unknown backend 'cuda2'; expected one of: flex, ndarray, wgpu"
-        );
-        assert!(check_backend("wgpu").is_ok());
-        assert!(check_backend("WGPU").is_err());
-    }
-
-    #[test]
-    fn a_defaulted_order_follows_the_implementation() {
-        let mut run = RunSettings {
-            backend: "flex".into(),
+    fn settings(order_given: bool) -> RunSettings {
+        RunSettings {
+            backend: BackendKind::Flex,
+            step: Step::Fused,
             threads: 1,
             gpu_share: None,
             implementation: Implementation::Burn,
@@ -246,15 +174,43 @@ mod tests {
             batch_size: 1,
             learning_rate: 0.1,
             seed: 42,
-            order: TrainingOrder::Shuffled,
-            order_given: false,
+            order: Order::Shuffled,
+            order_given,
+        }
+    }
+
+    #[test]
+    fn a_defaulted_order_follows_an_overridden_implementation() {
+        let manual = Overrides {
+            implementation: Some(Implementation::Manual),
+            ..Overrides::default()
         };
-        run.set_implementation(Implementation::Manual);
-        assert_eq!(run.order, TrainingOrder::File);
-        run.order_given = true;
-        run.order = TrainingOrder::Shuffled;
-        run.set_implementation(Implementation::Burn);
-        run.set_implementation(Implementation::Manual);
-        assert_eq!(run.order, TrainingOrder::Shuffled);
+        assert_eq!(settings(false).with(&manual).order, Order::File);
+        assert_eq!(settings(true).with(&manual).order, Order::Shuffled);
+        let both = Overrides {
+            order: Some(Order::Shuffled),
+            ..manual
+        };
+        assert_eq!(settings(false).with(&both).order, Order::Shuffled);
+    }
+
+    #[test]
+    fn overrides_replace_only_what_they_give() {
+        let share = GpuShare::new(0.5).unwrap();
+        let over = Overrides {
+            backend: Some(BackendKind::Wgpu),
+            step: Some(Step::Autodiff),
+            threads: Some(3),
+            gpu_share: Some(share),
+            epochs: Some(2),
+            seed: Some(7),
+            ..Overrides::default()
+        };
+        let s = settings(false).with(&over);
+        assert_eq!(
+            (s.backend, s.step, s.threads, s.gpu_share, s.epochs, s.seed),
+            (BackendKind::Wgpu, Step::Autodiff, 3, Some(share), 2, 7)
+        );
+        assert_eq!(settings(false).with(&Overrides::default()), settings(false));
     }
 }

@@ -1,9 +1,9 @@
 //! The `[study.burn]` and `[study.manual]` sections: what the 2023 study published for a
 //! configuration, so that reports can put a replay beside it.
 
-use crate::Implementation;
 use crate::error::{ConfigError, Source};
 use crate::raw::{RawStudy, RawStudyResult};
+use replay_core::Implementation;
 
 /// The study's published figures for one implementation on one configuration.
 #[derive(Debug, Clone, PartialEq)]
@@ -18,6 +18,9 @@ pub struct StudyResult {
     pub test_accuracy_pct: Option<f64>,
     /// Epochs trained before `test_accuracy_pct` was measured (the hand-written: 2).
     pub accuracy_epochs: u64,
+    /// True when the study published the accuracy for the whole platform rather than for this
+    /// configuration (it gives one DataSphere accuracy for all DataSphere configurations).
+    pub accuracy_per_platform: bool,
     /// A remark on the figures.
     pub note: Option<String>,
 }
@@ -93,6 +96,7 @@ impl StudyResult {
                 Some(v) => src.count(&key("accuracy_epochs"), v, 1)?,
                 None => 1,
             },
+            accuracy_per_platform: raw.accuracy_per_platform.unwrap_or(false),
             note: raw.note,
         })
     }

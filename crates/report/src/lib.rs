@@ -25,6 +25,8 @@ pub mod export;
 mod reader;
 mod report;
 mod row;
+pub mod table;
+pub mod text;
 mod writer;
 
 pub use export::{ExportError, Exporter, all_exporters, write_report};
@@ -33,5 +35,5 @@ pub use report::{
     EpochReport, GroupReport, HostCpu, HostDevice, HostReport, Report, Stats, StudyComparison,
     StudyFigure,
 };
-pub use row::{HEADER, ResultRow, Status};
+pub use row::{EpochFacts, HEADER, HEADER_V1, ResultRow, RunFacts, Status};
 pub use writer::{ResultsFile, WriteError, results_file_name};

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::row::{HEADER, ResultRow, Status};
+use crate::row::{HEADER, HEADER_V1, ResultRow, Status, upgrade_v1};
 use crate::writer::first_difference;
 
 /// Why a results folder could not be read at all (problems inside files are [`Problem`]s).
@@ -66,8 +66,31 @@ pub struct ResultsSet {
     pub files: Vec<PathBuf>,
 }
 
+impl ResultsSet {
+    /// The median seconds per training image of the `ok` rows of `config` and
+    /// `implementation` (on `backend`, for the Burn MLP): what another run of them may take.
+    pub fn seconds_per_image(
+        &self,
+        config: &str,
+        implementation: &str,
+        backend: &str,
+    ) -> Option<f64> {
+        let mut seconds: Vec<f64> = self
+            .rows
+            .iter()
+            .filter(|r| r.status == Status::Ok && r.samples_per_s > 0.0)
+            .filter(|r| r.config == config && r.implementation == implementation)
+            .filter(|r| implementation == "manual" || r.backend == backend)
+            .map(|r| 1.0 / r.samples_per_s)
+            .collect();
+        seconds.sort_by(f64::total_cmp);
+        seconds.get(seconds.len() / 2).copied()
+    }
+}
+
 /// Reads every `*.csv` file directly inside `dir` (not its subfolders).
 ///
+/// Files with the previous header ([`HEADER_V1`]) are read with the newer columns empty.
 /// A file with another header (another tool's CSV), an unreadable file, a truncated line, a
 /// malformed row and a row whose `run_id` and `epoch` were already read (a copied file) each
 /// become a [`Problem`] naming the file and line; the other rows are kept.
@@ -182,7 +205,10 @@ fn read_file(
         .iter()
         .map(|cell| String::from_utf8_lossy(cell).into_owned())
         .collect();
-    if let Some((column, found, expected)) = first_difference(&found, HEADER) {
+    // Files written before the step, order and init_weights columns: read with those empty.
+    let v1 = first_difference(&found, HEADER_V1).is_none();
+    let width = if v1 { HEADER_V1.len() } else { HEADER.len() };
+    if let Some((column, found, expected)) = first_difference(&found, HEADER).filter(|_| !v1) {
         problems.push(problem(
             Some(1),
             format!(
@@ -218,17 +244,21 @@ fn read_file(
         if record.len() == 1 && record.get(0).is_some_and(<[u8]>::is_empty) {
             continue;
         }
-        if record.len() != HEADER.len() {
+        if record.len() != width {
             problems.push(problem(
                 line,
                 format!(
-                    "{} fields, expected {}{torn}; row skipped",
-                    record.len(),
-                    HEADER.len()
+                    "{} fields, expected {width}{torn}; row skipped",
+                    record.len()
                 ),
             ));
             continue;
         }
+        let record = if v1 {
+            upgrade_v1(record.iter())
+        } else {
+            record
+        };
         let parsed = csv::StringRecord::from_byte_record(record)
             .map_err(|e| e.to_string())
             .and_then(|r| {
@@ -369,7 +399,7 @@ mod tests {
         let problem = &set.problems[0];
         assert_eq!(problem.line, Some(3));
         assert!(
-            problem.message.contains("expected 36"),
+            problem.message.contains("expected 39"),
             "{}",
             problem.message
         );
@@ -399,6 +429,50 @@ mod tests {
         let original = format!("{}:2; duplicate row skipped", results.path().display());
         assert!(shown[0].ends_with(&original), "{shown:?}");
         assert!(shown[1].contains("run run-2 epoch 1"), "{shown:?}");
+    }
+
+    #[test]
+    fn files_with_the_previous_header_are_read_with_the_new_columns_empty() {
+        let dir = tempfile::tempdir().unwrap();
+        let row = sample_row();
+        let line = edited_line(&[]);
+        let cells: Vec<&str> = line.trim_end().split(',').collect();
+        let v1: Vec<&str> = cells[..5].iter().chain(&cells[8..]).copied().collect();
+        fs::write(
+            dir.path().join("old.csv"),
+            format!("{}\n{}\n", HEADER_V1.join(","), v1.join(",")),
+        )
+        .unwrap();
+        let set = read_results(dir.path()).unwrap();
+        assert!(set.problems.is_empty(), "{:?}", set.problems);
+        let expected = ResultRow {
+            step: String::new(),
+            order: String::new(),
+            init_weights: String::new(),
+            ..row
+        };
+        assert_eq!(set.rows, vec![expected]);
+    }
+
+    #[test]
+    fn earlier_rows_tell_how_long_an_image_takes() {
+        let dir = tempfile::tempdir().unwrap();
+        let results = ResultsFile::open(dir.path(), "g2.mig").unwrap();
+        for (run, rate) in [("a", 1000.0), ("b", 2000.0), ("c", 4000.0)] {
+            let row = ResultRow {
+                run_id: run.to_string(),
+                samples_per_s: rate,
+                ..sample_row()
+            };
+            results.append(&row).unwrap();
+        }
+        let set = read_results(dir.path()).unwrap();
+        assert_eq!(
+            set.seconds_per_image("g2.mig", "burn", "wgpu"),
+            Some(1.0 / 2000.0)
+        );
+        assert_eq!(set.seconds_per_image("g2.mig", "burn", "flex"), None);
+        assert_eq!(set.seconds_per_image("c1.4", "burn", "wgpu"), None);
     }
 
     #[test]

@@ -3,6 +3,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::PathBuf;
 
+use replay_core::{Implementation, Name};
 use serde::Serialize;
 
 use crate::reader::{Problem, ResultsSet};
@@ -10,8 +11,9 @@ use crate::row::{ResultRow, Status};
 
 /// A figure the study published for one configuration and implementation.
 ///
-/// The runner reads these from the configuration files and passes them to [`Report::build`];
-/// `config` and `implementation` must be spelled as in the result rows (`g2.mig`, `burn`).
+/// [`StudyFigure::of_config`] reads them from a configuration; [`Report::build`] puts them
+/// beside the replay. `config` and `implementation` are spelled as in the result rows
+/// (`g2.mig`, `burn`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct StudyFigure {
     /// The configuration's name, as in [`ResultRow::config`].
@@ -22,6 +24,41 @@ pub struct StudyFigure {
     pub wall_s: Option<f64>,
     /// The study's final test accuracy, a fraction in [0, 1].
     pub accuracy: Option<f64>,
+    /// True when the study published the accuracy for the whole platform, not for this
+    /// configuration (DataSphere's): every configuration of the platform shows the same figure.
+    pub accuracy_per_platform: bool,
+    /// The configuration's remark on the figures, if any.
+    pub note: Option<String>,
+}
+
+impl StudyFigure {
+    /// The study's figures of every configuration in a folder that loads (the others are
+    /// skipped: `runner check` names their problems).
+    pub fn of_dir(dir: &std::path::Path) -> Result<Vec<StudyFigure>, replay_platform::ConfigError> {
+        Ok(replay_platform::load_dir(dir)?
+            .iter()
+            .filter_map(|(_, config)| config.as_ref().ok())
+            .flat_map(StudyFigure::of_config)
+            .collect())
+    }
+
+    /// The study's figures for each implementation of a configuration.
+    pub fn of_config(config: &replay_platform::Config) -> Vec<StudyFigure> {
+        Implementation::ALL
+            .iter()
+            .filter_map(|&implementation| {
+                let result = config.study.get(implementation)?;
+                Some(StudyFigure {
+                    config: config.name.clone(),
+                    implementation: implementation.to_string(),
+                    wall_s: Some(result.wall_s),
+                    accuracy: result.test_accuracy_pct.map(|pct| pct / 100.0),
+                    accuracy_per_platform: result.accuracy_per_platform,
+                    note: result.note.clone(),
+                })
+            })
+            .collect()
+    }
 }
 
 /// Median, minimum, maximum and count of a set of measurements (same unit as they have).
@@ -79,8 +116,9 @@ pub struct EpochReport {
 
 /// The `ok` rows of one configuration and implementation run with one set of settings.
 ///
-/// Rows are grouped by configuration, implementation, backend, threads, GPU share, batch size
-/// and samples per epoch, so that an override (`--backend`, `--threads`, `--limit`, ...) never
+/// Rows are grouped by configuration, implementation, training step, order, initial weights,
+/// backend, threads, GPU share, batch size and samples per epoch, so that an override
+/// (`--step`, `--order`, `--init-weights`, `--backend`, `--threads`, `--limit`, ...) never
 /// mixes into the medians of the configuration's own settings.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct GroupReport {
@@ -92,6 +130,12 @@ pub struct GroupReport {
     pub platform: String,
     /// The implementation (`burn` or `manual`).
     pub implementation: String,
+    /// The training step (`fused`, `lit-pixels`, `dense`, `fast`; empty for old rows).
+    pub step: String,
+    /// The training order (`shuffled`, `file`; empty for old rows).
+    pub order: String,
+    /// The initial weights (`seeded` or a file's `sha256:` prefix; empty for old rows).
+    pub init_weights: String,
     /// The backend.
     pub backend: String,
     /// The device or adapter names seen, sorted.
@@ -159,6 +203,10 @@ pub struct StudyComparison {
     pub accuracy_ratio: Option<f64>,
     /// `replay_accuracy - study_accuracy`, in percentage points: below 0, less accurate.
     pub accuracy_points: Option<f64>,
+    /// True when the study's accuracy is the platform's, not this configuration's.
+    pub accuracy_per_platform: bool,
+    /// The configuration's remark on the study's figures.
+    pub note: Option<String>,
 }
 
 /// A host CPU seen in the rows.
@@ -220,6 +268,9 @@ struct GroupKey {
     config: String,
     implementation: String,
     backend: String,
+    step: String,
+    order: String,
+    init_weights: String,
     threads_requested: u32,
     threads_used: u32,
     /// The share's bits: total order, and equal shares written alike compare equal.
@@ -234,6 +285,9 @@ impl GroupKey {
             config: row.config.clone(),
             implementation: row.implementation.clone(),
             backend: row.backend.clone(),
+            step: row.step.clone(),
+            order: row.order.clone(),
+            init_weights: row.init_weights.clone(),
             threads_requested: row.threads_requested,
             threads_used: row.threads_used,
             gpu_share: row.gpu_share.map(f64::to_bits),
@@ -359,6 +413,9 @@ fn summarise(rows: &[&ResultRow], incomplete: &BTreeSet<&str>) -> Option<GroupRe
         config: first.config.clone(),
         platform: first.platform.clone(),
         implementation: first.implementation.clone(),
+        step: first.step.clone(),
+        order: first.order.clone(),
+        init_weights: first.init_weights.clone(),
         backend: first.backend.clone(),
         devices: distinct(rows.iter().map(|r| r.device.as_str())),
         threads_requested: first.threads_requested,
@@ -382,39 +439,48 @@ fn summarise(rows: &[&ResultRow], incomplete: &BTreeSet<&str>) -> Option<GroupRe
     })
 }
 
-/// Gives each group `config / implementation`, adding the backend and then the settings where
-/// that is not unique.
+/// Gives each group `config / implementation`, adding the backend and step and then the
+/// settings where that is not unique.
 fn assign_labels(groups: &mut [GroupReport]) {
     let short = |g: &GroupReport| format!("{} / {}", g.config, g.implementation);
-    let with_backend =
-        |g: &GroupReport| format!("{} / {} / {}", g.config, g.implementation, g.backend);
-    let mut counts: HashMap<String, usize> = HashMap::new();
-    for g in groups.iter() {
-        *counts.entry(short(g)).or_default() += 1;
-    }
-    let mut backend_counts: HashMap<String, usize> = HashMap::new();
-    for g in groups.iter() {
-        *backend_counts.entry(with_backend(g)).or_default() += 1;
-    }
+    let longer = |g: &GroupReport| format!("{} / {} / {}", short(g), g.backend, g.step);
+    let count = |label: &dyn Fn(&GroupReport) -> String| {
+        let mut counts: HashMap<String, usize> = HashMap::new();
+        for g in groups.iter() {
+            *counts.entry(label(g)).or_default() += 1;
+        }
+        counts
+    };
+    let (short_counts, longer_counts) = (count(&short), count(&longer));
     for g in groups.iter_mut() {
-        g.label = if counts[&short(g)] == 1 {
+        g.label = if short_counts[&short(g)] == 1 {
             short(g)
-        } else if backend_counts[&with_backend(g)] == 1 {
-            with_backend(g)
+        } else if longer_counts[&longer(g)] == 1 {
+            longer(g)
         } else {
-            format!("{} ({})", with_backend(g), setup(g))
+            format!("{} ({})", longer(g), setup(g))
         };
     }
 }
 
-/// The group's settings in words: `2 of 4 threads, GPU 0.125, batch 1, 60000 samples`.
+/// The group's settings in words: `file order, 2 of 4 threads, GPU 0.125, batch 1, 60000
+/// samples`, with the initial weights when they came from a file.
 pub(crate) fn setup(g: &GroupReport) -> String {
     let gpu = g
         .gpu_share
         .map(|s| format!(", GPU {s}"))
         .unwrap_or_default();
+    let weights = match g.init_weights.as_str() {
+        "" | "seeded" => String::new(),
+        file => format!(", weights {file}"),
+    };
+    let order = if g.order.is_empty() {
+        "unknown"
+    } else {
+        &g.order
+    };
     format!(
-        "{} of {} threads{gpu}, batch {}, {} samples",
+        "{order} order, {} of {} threads{gpu}, batch {}, {} samples{weights}",
         g.threads_used, g.threads_requested, g.batch_size, g.samples
     )
 }
@@ -447,6 +513,8 @@ fn compare(groups: &[GroupReport], study: &[StudyFigure]) -> Vec<StudyComparison
             replay_accuracy_epoch: None,
             accuracy_ratio: None,
             accuracy_points: None,
+            accuracy_per_platform: figure.accuracy_per_platform,
+            note: figure.note.clone(),
         };
         if matching.is_empty() {
             comparisons.push(unmatched);
@@ -595,19 +663,35 @@ pub(crate) mod tests {
         limited.samples = 1000;
         let mut other_backend = row("r3", "g2.mig", "burn", 1, 80.0, 1.7, 0.91);
         other_backend.backend = "ndarray".to_string();
+        let mut autodiff = row("r4", "g2.mig", "burn", 1, 150.0, 3.2, 0.91);
+        autodiff.step = "dense".to_string();
+        let mut file_order = row("r5", "g2.mig", "burn", 1, 93.0, 2.0, 0.91);
+        file_order.order = "file".to_string();
+        let mut from_file = row("r6", "g2.mig", "burn", 1, 93.0, 2.0, 0.91);
+        from_file.init_weights = "sha256:0123456789abcdef".to_string();
         let rows = vec![
             row("r1", "g2.mig", "burn", 1, 93.0, 2.0, 0.91),
             limited,
             other_backend,
+            autodiff,
+            file_order,
+            from_file,
         ];
         let report = Report::build(&set(rows), &[]);
         let labels: Vec<&str> = report.groups.iter().map(|g| g.label.as_str()).collect();
+        let run = "2 of 4 threads, GPU 0.125, batch 1";
         assert_eq!(
             labels,
             vec![
-                "g2.mig / burn / ndarray",
-                "g2.mig / burn / wgpu (2 of 4 threads, GPU 0.125, batch 1, 1000 samples)",
-                "g2.mig / burn / wgpu (2 of 4 threads, GPU 0.125, batch 1, 60000 samples)",
+                "g2.mig / burn / ndarray / fused".to_string(),
+                "g2.mig / burn / wgpu / dense".to_string(),
+                format!("g2.mig / burn / wgpu / fused (file order, {run}, 60000 samples)"),
+                format!("g2.mig / burn / wgpu / fused (shuffled order, {run}, 1000 samples)"),
+                format!("g2.mig / burn / wgpu / fused (shuffled order, {run}, 60000 samples)"),
+                format!(
+                    "g2.mig / burn / wgpu / fused (shuffled order, {run}, 60000 samples, \
+                     weights sha256:0123456789abcdef)"
+                ),
             ]
         );
     }
@@ -624,18 +708,24 @@ pub(crate) mod tests {
                 implementation: "burn".to_string(),
                 wall_s: Some(93.0),
                 accuracy: Some(0.9127),
+                accuracy_per_platform: true,
+                note: Some("the accuracy is DataSphere's".to_string()),
             },
             StudyFigure {
                 config: "c1.32".to_string(),
                 implementation: "manual".to_string(),
                 wall_s: Some(106.0),
                 accuracy: None,
+                accuracy_per_platform: false,
+                note: None,
             },
             StudyFigure {
                 config: "c1.4".to_string(),
                 implementation: "burn".to_string(),
                 wall_s: None,
                 accuracy: None,
+                accuracy_per_platform: false,
+                note: None,
             },
         ];
         let report = Report::build(&set(rows), &study);
@@ -652,6 +742,32 @@ pub(crate) mod tests {
         assert_eq!(mig.replay_accuracy_epoch, Some(1));
         assert!((mig.accuracy_ratio.unwrap() - 0.92 / 0.9127).abs() < 1e-12);
         assert!((mig.accuracy_points.unwrap() - 0.73).abs() < 1e-9);
+        assert!(mig.accuracy_per_platform);
+        assert_eq!(mig.note.as_deref(), Some("the accuracy is DataSphere's"));
+    }
+
+    #[test]
+    fn study_figures_are_read_from_a_configuration() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../configs/g2mig.toml");
+        let config = replay_platform::Config::load(path).unwrap();
+        let figures = StudyFigure::of_config(&config);
+        assert_eq!(figures.len(), 2);
+        assert_eq!(
+            (
+                figures[0].implementation.as_str(),
+                figures[0].wall_s,
+                figures[0].accuracy
+            ),
+            ("burn", Some(93.0), Some(0.9127))
+        );
+        assert!(figures.iter().all(|f| f.accuracy_per_platform));
+        assert!(
+            figures[1]
+                .note
+                .as_deref()
+                .unwrap_or_default()
+                .contains("2 epochs")
+        );
     }
 
     #[test]

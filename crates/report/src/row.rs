@@ -3,10 +3,57 @@
 use std::fmt;
 use std::str::FromStr;
 
+use replay_core::{EpochStats, Evaluation};
+use replay_platform::Cost;
 use serde::{Deserialize, Serialize};
 
 /// The CSV header, in column order; it matches the field order of [`ResultRow`] exactly.
 pub const HEADER: &[&str] = &[
+    "run_id",
+    "started_utc",
+    "config",
+    "platform",
+    "implementation",
+    "step",
+    "order",
+    "init_weights",
+    "backend",
+    "device",
+    "threads_requested",
+    "threads_used",
+    "gpu_share",
+    "throttle_method",
+    "ram_gb",
+    "peak_rss_mib",
+    "ram_exceeded",
+    "batch_size",
+    "learning_rate",
+    "seed",
+    "epoch",
+    "samples",
+    "wall_s",
+    "user_s",
+    "sys_s",
+    "samples_per_s",
+    "train_loss",
+    "train_accuracy",
+    "test_loss",
+    "test_accuracy",
+    "billing",
+    "price_source",
+    "cost",
+    "cost_background",
+    "currency",
+    "host_cpu",
+    "host_cores",
+    "version",
+    "status",
+];
+
+/// The header of results files written before the `step`, `order` and `init_weights` columns
+/// existed (version 0.1.0 up to commit e2e6fe5): [`HEADER`] without them. Such files are read
+/// with those cells empty, and upgraded in place before a run appends to them.
+pub const HEADER_V1: &[&str] = &[
     "run_id",
     "started_utc",
     "config",
@@ -45,6 +92,25 @@ pub const HEADER: &[&str] = &[
     "status",
 ];
 
+/// Where [`HEADER`]'s new columns sit: after `implementation`, column 5 of [`HEADER_V1`].
+pub(crate) const V1_INSERT_AT: usize = 5;
+/// How many columns [`HEADER`] adds to [`HEADER_V1`].
+pub(crate) const V1_ADDED: usize = 3;
+
+/// A [`HEADER_V1`] record with the added columns empty, shaped like [`HEADER`].
+pub(crate) fn upgrade_v1<'a>(cells: impl IntoIterator<Item = &'a [u8]>) -> csv::ByteRecord {
+    let mut record = csv::ByteRecord::new();
+    for (i, cell) in cells.into_iter().enumerate() {
+        if i == V1_INSERT_AT {
+            for _ in 0..V1_ADDED {
+                record.push_field(b"");
+            }
+        }
+        record.push_field(cell);
+    }
+    record
+}
+
 /// How an epoch ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -64,6 +130,17 @@ impl Status {
             Status::Ok => "ok",
             Status::Interrupted => "interrupted",
             Status::Failed => "failed",
+        }
+    }
+}
+
+impl Status {
+    /// The status of an epoch that `completed` (ran every step) or not, and `failed` or not.
+    pub fn of(completed: bool, failed: bool) -> Self {
+        match (failed, completed) {
+            (true, _) => Status::Failed,
+            (false, false) => Status::Interrupted,
+            (false, true) => Status::Ok,
         }
     }
 }
@@ -109,7 +186,16 @@ pub struct ResultRow {
     pub platform: String,
     /// The training implementation: `burn` (the framework one) or `manual` (the hand-written one).
     pub implementation: String,
-    /// The Burn backend that ran it (`flex`, `ndarray`, `wgpu`).
+    /// The training step taken (`fused`, `lit-pixels`, `dense`; `fast` for the hand-written
+    /// rule); empty in rows of files older than the column.
+    pub step: String,
+    /// The order the epoch visited the images in (`shuffled`, `file`); empty in older files.
+    pub order: String,
+    /// Where the initial weights came from: `seeded`, or `sha256:` and the first 16 hex digits
+    /// of the weights file given with `--init-weights`; empty in older files.
+    pub init_weights: String,
+    /// The Burn backend that ran it (`flex`, `ndarray`, `wgpu`; `plain-rust` for the
+    /// hand-written rule, which uses none).
     pub backend: String,
     /// The device or adapter name the backend reported (`cpu`, a Vulkan adapter's name).
     pub device: String,
@@ -154,12 +240,13 @@ pub struct ResultRow {
     /// Fraction of the test set predicted right after this epoch, in [0, 1]; empty if not
     /// evaluated.
     pub test_accuracy: Option<f64>,
-    /// The tariff's billing model (for example `per-second`, `per-minute`, `free`).
+    /// The tariff applied, in one line (`per_second 18 units x 0.0012 RUB/s`), ending in
+    /// ` at the background rate` when `cost` is at that rate.
     pub billing: String,
     /// Where the price comes from and its date.
     pub price_source: String,
-    /// What this epoch costs on the configuration's tariff, in `currency`; a run costs the sum
-    /// of its rows.
+    /// What this epoch adds to the run's bill at the rate the run was billed at (background
+    /// under `--background`), in `currency`; a run costs the sum of its rows.
     pub cost: f64,
     /// What this epoch costs in the tariff's background mode, in `currency`; empty when the
     /// tariff has none.
@@ -176,7 +263,132 @@ pub struct ResultRow {
     pub status: Status,
 }
 
+/// What every row of one run has in common: the run's settings, where it ran and who wrote it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunFacts {
+    /// [`ResultRow::run_id`].
+    pub run_id: String,
+    /// [`ResultRow::started_utc`].
+    pub started_utc: String,
+    /// [`ResultRow::config`].
+    pub config: String,
+    /// [`ResultRow::platform`].
+    pub platform: String,
+    /// [`ResultRow::implementation`].
+    pub implementation: String,
+    /// [`ResultRow::step`].
+    pub step: String,
+    /// [`ResultRow::order`].
+    pub order: String,
+    /// [`ResultRow::init_weights`].
+    pub init_weights: String,
+    /// [`ResultRow::backend`].
+    pub backend: String,
+    /// [`ResultRow::device`].
+    pub device: String,
+    /// [`ResultRow::threads_requested`].
+    pub threads_requested: u32,
+    /// [`ResultRow::threads_used`].
+    pub threads_used: u32,
+    /// [`ResultRow::gpu_share`].
+    pub gpu_share: Option<f64>,
+    /// [`ResultRow::throttle_method`].
+    pub throttle_method: String,
+    /// [`ResultRow::ram_gb`].
+    pub ram_gb: f64,
+    /// [`ResultRow::batch_size`].
+    pub batch_size: u32,
+    /// [`ResultRow::learning_rate`].
+    pub learning_rate: f64,
+    /// [`ResultRow::seed`].
+    pub seed: u64,
+    /// [`ResultRow::host_cpu`].
+    pub host_cpu: String,
+    /// [`ResultRow::host_cores`].
+    pub host_cores: u32,
+    /// [`ResultRow::version`].
+    pub version: String,
+}
+
+/// What one epoch measured: its training figures, the test-set evaluation after it, the
+/// process's CPU time and memory, and its share of the bill.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EpochFacts {
+    /// The training loop's figures (epoch number, samples, loss, accuracy, completed).
+    pub stats: EpochStats,
+    /// The test-set evaluation; `None` when the epoch did not complete.
+    pub evaluation: Option<Evaluation>,
+    /// Wall seconds of the training pass.
+    pub wall_s: f64,
+    /// User CPU seconds of the training pass.
+    pub user_s: f64,
+    /// System CPU seconds of the training pass.
+    pub sys_s: f64,
+    /// Peak resident memory of the process so far, in MiB.
+    pub peak_rss_mib: f64,
+    /// The epoch's share of the run's bill.
+    pub cost: Cost,
+    /// True when the epoch ended in an error.
+    pub failed: bool,
+}
+
+/// Bytes in a MiB, and in a GB: `peak_rss_mib` and `ram_gb` compare in bytes.
+const MIB: f64 = 1024.0 * 1024.0;
+const GB: f64 = 1e9;
+
 impl ResultRow {
+    /// The row of one epoch of a run; the one place a row's derived columns (throughput, RAM
+    /// exceeded, status) are computed.
+    pub fn new(run: &RunFacts, epoch: &EpochFacts) -> Self {
+        let stats = &epoch.stats;
+        let trained = stats.samples > 0;
+        ResultRow {
+            run_id: run.run_id.clone(),
+            started_utc: run.started_utc.clone(),
+            config: run.config.clone(),
+            platform: run.platform.clone(),
+            implementation: run.implementation.clone(),
+            step: run.step.clone(),
+            order: run.order.clone(),
+            init_weights: run.init_weights.clone(),
+            backend: run.backend.clone(),
+            device: run.device.clone(),
+            threads_requested: run.threads_requested,
+            threads_used: run.threads_used,
+            gpu_share: run.gpu_share,
+            throttle_method: run.throttle_method.clone(),
+            ram_gb: run.ram_gb,
+            peak_rss_mib: epoch.peak_rss_mib,
+            ram_exceeded: epoch.peak_rss_mib * MIB > run.ram_gb * GB,
+            batch_size: run.batch_size,
+            learning_rate: run.learning_rate,
+            seed: run.seed,
+            epoch: u32::try_from(stats.epoch).unwrap_or(u32::MAX),
+            samples: stats.samples as u64,
+            wall_s: epoch.wall_s,
+            user_s: epoch.user_s,
+            sys_s: epoch.sys_s,
+            samples_per_s: if epoch.wall_s > 0.0 {
+                stats.samples as f64 / epoch.wall_s
+            } else {
+                0.0
+            },
+            train_loss: trained.then_some(stats.loss),
+            train_accuracy: trained.then_some(stats.accuracy),
+            test_loss: epoch.evaluation.map(|e| e.loss),
+            test_accuracy: epoch.evaluation.map(|e| e.accuracy),
+            billing: epoch.cost.billing.clone(),
+            price_source: epoch.cost.source.clone(),
+            cost: epoch.cost.cost,
+            cost_background: epoch.cost.cost_background,
+            currency: epoch.cost.currency.clone(),
+            host_cpu: run.host_cpu.clone(),
+            host_cores: run.host_cores,
+            version: run.version.clone(),
+            status: Status::of(stats.completed, epoch.failed),
+        }
+    }
+
     /// Checks the values a report relies on; returns a message naming the first bad column.
     ///
     /// Times, throughput, memory and costs must be finite and not negative, accuracies in
@@ -240,6 +452,9 @@ pub(crate) mod tests {
             config: "g2.mig".to_string(),
             platform: "Yandex DataSphere".to_string(),
             implementation: "burn".to_string(),
+            step: "fused".to_string(),
+            order: "shuffled".to_string(),
+            init_weights: "seeded".to_string(),
             backend: "wgpu".to_string(),
             device: "llvmpipe (LLVM 15.0.7, 256 bits)".to_string(),
             threads_requested: 4,
@@ -282,7 +497,96 @@ pub(crate) mod tests {
         let text = String::from_utf8(bytes).unwrap();
         let first = text.lines().next().unwrap();
         assert_eq!(first, HEADER.join(","));
-        assert_eq!(HEADER.len(), 36);
+        assert_eq!(HEADER.len(), 39);
+        assert_eq!(
+            first,
+            "run_id,started_utc,config,platform,implementation,step,order,init_weights,backend,\
+             device,threads_requested,threads_used,gpu_share,throttle_method,ram_gb,peak_rss_mib,\
+             ram_exceeded,batch_size,learning_rate,seed,epoch,samples,wall_s,user_s,sys_s,\
+             samples_per_s,train_loss,train_accuracy,test_loss,test_accuracy,billing,\
+             price_source,cost,cost_background,currency,host_cpu,host_cores,version,status"
+        );
+        let upgraded = upgrade_v1(HEADER_V1.iter().map(|h| h.as_bytes()));
+        let upgraded: Vec<&[u8]> = upgraded.iter().collect();
+        for (i, column) in HEADER.iter().enumerate() {
+            let added = (V1_INSERT_AT..V1_INSERT_AT + V1_ADDED).contains(&i);
+            assert_eq!(
+                upgraded[i],
+                if added { &b""[..] } else { column.as_bytes() }
+            );
+        }
+    }
+
+    #[test]
+    fn a_row_is_built_from_its_runs_facts_and_its_epochs() {
+        let row = sample_row();
+        let run = RunFacts {
+            run_id: row.run_id.clone(),
+            started_utc: row.started_utc.clone(),
+            config: row.config.clone(),
+            platform: row.platform.clone(),
+            implementation: row.implementation.clone(),
+            step: row.step.clone(),
+            order: row.order.clone(),
+            init_weights: row.init_weights.clone(),
+            backend: row.backend.clone(),
+            device: row.device.clone(),
+            threads_requested: row.threads_requested,
+            threads_used: row.threads_used,
+            gpu_share: row.gpu_share,
+            throttle_method: row.throttle_method.clone(),
+            ram_gb: row.ram_gb,
+            batch_size: row.batch_size,
+            learning_rate: row.learning_rate,
+            seed: row.seed,
+            host_cpu: row.host_cpu.clone(),
+            host_cores: row.host_cores,
+            version: row.version.clone(),
+        };
+        let mut epoch = EpochFacts {
+            stats: EpochStats {
+                epoch: 1,
+                samples: 60_000,
+                loss: 0.0314,
+                accuracy: 0.8325,
+                completed: true,
+            },
+            evaluation: Some(Evaluation {
+                samples: 10_000,
+                loss: 0.0167,
+                accuracy: 0.9127,
+            }),
+            wall_s: 93.0,
+            user_s: 91.0,
+            sys_s: 11.1,
+            peak_rss_mib: 312.5,
+            cost: Cost {
+                cost: 2.0088,
+                cost_background: Some(1.0044),
+                currency: "RUB".to_string(),
+                billing: row.billing.clone(),
+                source: row.price_source.clone(),
+            },
+            failed: false,
+        };
+        let built = ResultRow::new(&run, &epoch);
+        assert!((built.samples_per_s - 60_000.0 / 93.0).abs() < 1e-9);
+        assert_eq!(
+            ResultRow {
+                samples_per_s: row.samples_per_s,
+                ..built
+            },
+            row
+        );
+        // 16 GB is 15,259 MiB: above it, the configuration would have run out of memory.
+        epoch.peak_rss_mib = 15_300.0;
+        assert!(ResultRow::new(&run, &epoch).ram_exceeded);
+        epoch.peak_rss_mib = 15_200.0;
+        assert!(!ResultRow::new(&run, &epoch).ram_exceeded);
+        epoch.stats.completed = false;
+        assert_eq!(ResultRow::new(&run, &epoch).status, Status::Interrupted);
+        epoch.failed = true;
+        assert_eq!(ResultRow::new(&run, &epoch).status, Status::Failed);
     }
 
     #[test]

@@ -2,15 +2,16 @@
 //!
 //! Each append opens the file, takes an exclusive advisory lock ([`File::lock`]), checks the
 //! header (writing it if the file is empty), writes the row as one buffer, syncs it to disk and
-//! closes the file. A crash or a concurrent writer therefore never leaves half a line behind a
-//! finished row: a partial line can only be the last one, and the next append starts a new line
-//! after it instead of extending it.
+//! closes the file. A write that fails part-way is truncated away before the lock is released,
+//! so a full disk leaves the file as it was. Only a crash in the middle of a write can leave a
+//! partial line, and only as the last one: the next append starts a new line after it instead
+//! of extending it, and reading skips it.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
-use crate::row::{HEADER, ResultRow};
+use crate::row::{HEADER, HEADER_V1, ResultRow, upgrade_v1};
 
 /// Why a results file could not be opened or appended to.
 #[derive(Debug, thiserror::Error)]
@@ -57,6 +58,21 @@ pub enum WriteError {
         /// What this program writes there (`<none>` if the file's header is longer).
         expected: String,
     },
+    /// Writing a row failed part-way (a full disk, an I/O error, a file-size limit).
+    #[error(
+        "cannot append to results file '{}': {source}; {}",
+        path.display(),
+        if *restored { "the file is as it was before" }
+        else { "the file may end in a partial row, which reading skips" }
+    )]
+    Append {
+        /// The file.
+        path: PathBuf,
+        /// The underlying error.
+        source: io::Error,
+        /// Whether the file was truncated back to its length before the append.
+        restored: bool,
+    },
     /// The row could not be turned into CSV.
     #[error("cannot format a row for results file '{}': {source}", path.display())]
     Serialize {
@@ -98,28 +114,41 @@ pub fn results_file_name(config: &str) -> Result<String, WriteError> {
 #[derive(Debug, Clone)]
 pub struct ResultsFile {
     path: PathBuf,
+    upgraded_rows: Option<usize>,
 }
+
+/// What the first line of a results file says about it.
+enum HeaderState {
+    /// The file is empty: the next append writes the header.
+    Empty,
+    /// The file has [`HEADER`].
+    Current,
+    /// The file has [`HEADER_V1`]: it is upgraded before anything is appended.
+    V1,
+}
+
+/// How often a writer reopens a file that was replaced (upgraded) while it waited for the lock.
+const MAX_REOPENS: usize = 8;
 
 impl ResultsFile {
     /// Prepares `<dir>/<config>.csv` (see [`results_file_name`]), creating `dir` if needed.
     ///
-    /// Fails early, before any training, if the file exists with another header.
+    /// Fails early, before any training, if the file exists with another header. A file with
+    /// the previous header ([`HEADER_V1`]) is upgraded first: every row gets the new columns,
+    /// empty, in a copy that is synced and then renamed over the file, under the file's lock,
+    /// so a crash leaves either the old file or the new one, whole.
     pub fn open(dir: &Path, config: &str) -> Result<Self, WriteError> {
         let name = results_file_name(config)?;
         fs::create_dir_all(dir).map_err(|source| WriteError::CreateDir {
             path: dir.to_path_buf(),
             source,
         })?;
-        let results = ResultsFile {
+        let mut results = ResultsFile {
             path: dir.join(name),
+            upgraded_rows: None,
         };
         if results.path.exists() {
-            let file = results.open_file()?;
-            // Shared: a writer that holds the lock may be halfway through writing the header.
-            file.lock_shared()
-                .map_err(|source| results.io("lock", source))?;
-            let _unlock = Unlock(&file);
-            results.check_header(&file)?;
+            results.upgraded_rows = results.lock_for_append()?.1;
         }
         Ok(results)
     }
@@ -129,16 +158,22 @@ impl ResultsFile {
         &self.path
     }
 
+    /// The number of rows [`ResultsFile::open`] carried over when it upgraded the file from
+    /// the previous header; `None` when it did not upgrade it.
+    pub fn upgraded_rows(&self) -> Option<usize> {
+        self.upgraded_rows
+    }
+
     /// Appends one row, writing the header first if the file is empty.
     ///
-    /// Holds an exclusive lock on the file for the whole append; the row is written with one
-    /// `write_all` and synced to disk before the lock is released. If the file exists with
-    /// another header, nothing is written and [`WriteError::HeaderMismatch`] is returned.
+    /// Holds an exclusive lock on the file for the whole append; the row is written and synced
+    /// to disk before the lock is released. A write that fails part-way (a full disk, an I/O
+    /// error, a file-size limit) is undone: the file is truncated back to its length before
+    /// the append, so it stays byte for byte what it was. If the file exists with another
+    /// header, nothing is written and [`WriteError::HeaderMismatch`] is returned.
     pub fn append(&self, row: &ResultRow) -> Result<(), WriteError> {
         let mut line = self.format_row(row)?;
-        let file = self.open_file()?;
-        file.lock().map_err(|source| self.io("lock", source))?;
-        let _unlock = Unlock(&file);
+        let (file, _) = self.lock_for_append()?;
         let length = file
             .metadata()
             .map_err(|source| self.io("read", source))?
@@ -148,22 +183,118 @@ impl ResultsFile {
             let mut header = HEADER.join(",");
             header.push('\n');
             line.splice(0..0, header.into_bytes());
-        } else {
-            self.check_header(&file)?;
-            if !self.ends_with_newline(&file, length)? {
-                // A previous writer died mid-line: end that line so this row stays whole.
-                line.insert(0, b'\n');
-            }
+        } else if !self.ends_with_newline(&file, length)? {
+            // A previous writer died mid-line: end that line so this row stays whole.
+            line.insert(0, b'\n');
         }
-        (&file)
+        let written = (&file)
             .write_all(&line)
-            .map_err(|source| self.io("write", source))?;
-        (&file).flush().map_err(|source| self.io("write", source))?;
-        file.sync_data().map_err(|source| self.io("sync", source))?;
+            .and_then(|()| (&file).flush())
+            .and_then(|()| file.sync_data());
+        if let Err(source) = written {
+            let restored = file.set_len(length).and_then(|()| file.sync_data()).is_ok();
+            return Err(WriteError::Append {
+                path: self.path.clone(),
+                source,
+                restored,
+            });
+        }
         if created {
             sync_parent(&self.path);
         }
         Ok(())
+    }
+
+    /// Opens the file and takes its exclusive lock, reopening when another writer replaced it
+    /// meanwhile, and upgrading it when it has the previous header; returns the locked file
+    /// and, after an upgrade, the number of rows carried over. The lock is released when the
+    /// file is dropped.
+    fn lock_for_append(&self) -> Result<(File, Option<usize>), WriteError> {
+        let mut upgraded = None;
+        for _ in 0..MAX_REOPENS {
+            let file = self.open_file()?;
+            file.lock().map_err(|source| self.io("lock", source))?;
+            if !self.is_current(&file)? {
+                continue;
+            }
+            match self.header_state(&file)? {
+                HeaderState::Empty | HeaderState::Current => return Ok((file, upgraded)),
+                HeaderState::V1 => upgraded = Some(self.upgrade(&file)?),
+            }
+        }
+        Err(self.io(
+            "lock",
+            io::Error::other("the file kept being replaced while waiting for its lock"),
+        ))
+    }
+
+    /// Whether `file` is still the one at the path (an upgrade renames a new file over it).
+    fn is_current(&self, file: &File) -> Result<bool, WriteError> {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::MetadataExt;
+            let open = file.metadata().map_err(|source| self.io("read", source))?;
+            Ok(fs::metadata(&self.path)
+                .is_ok_and(|now| (now.dev(), now.ino()) == (open.dev(), open.ino())))
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = file;
+            Ok(true)
+        }
+    }
+
+    /// Rewrites a [`HEADER_V1`] file with [`HEADER`], every row given the new columns (empty);
+    /// lines that are not whole rows are kept as they are. Returns the rows carried over.
+    fn upgrade(&self, mut file: &File) -> Result<usize, WriteError> {
+        let mut old = Vec::new();
+        file.seek(SeekFrom::Start(0))
+            .and_then(|_| file.read_to_end(&mut old))
+            .map_err(|source| self.io("read", source))?;
+        let mut new = HEADER.join(",").into_bytes();
+        new.push(b'\n');
+        let mut rows = 0;
+        for line in old.split_inclusive(|&b| b == b'\n').skip(1) {
+            let mut reader = csv::ReaderBuilder::new()
+                .has_headers(false)
+                .from_reader(line);
+            match reader.byte_records().next() {
+                Some(Ok(record)) if record.len() == HEADER_V1.len() && line.ends_with(b"\n") => {
+                    let mut writer = csv::WriterBuilder::new()
+                        .has_headers(false)
+                        .from_writer(Vec::new());
+                    let serialize = |source| WriteError::Serialize {
+                        path: self.path.clone(),
+                        source,
+                    };
+                    writer
+                        .write_byte_record(&upgrade_v1(record.iter()))
+                        .map_err(serialize)?;
+                    let bytes = writer
+                        .into_inner()
+                        .map_err(|e| serialize(csv::Error::from(e.into_error())))?;
+                    new.extend(bytes);
+                    rows += 1;
+                }
+                _ => new.extend_from_slice(line),
+            }
+        }
+        let name = self
+            .path
+            .file_name()
+            .map_or_else(|| "results".into(), |n| n.to_string_lossy().into_owned());
+        let aside = self
+            .path
+            .with_file_name(format!(".{name}.upgrade-{}", std::process::id()));
+        let written = fs::write(&aside, &new)
+            .and_then(|()| File::open(&aside)?.sync_all())
+            .and_then(|()| fs::rename(&aside, &self.path));
+        if let Err(source) = written {
+            let _ = fs::remove_file(&aside);
+            return Err(self.io("upgrade", source));
+        }
+        sync_parent(&self.path);
+        Ok(rows)
     }
 
     fn format_row(&self, row: &ResultRow) -> Result<Vec<u8>, WriteError> {
@@ -197,8 +328,8 @@ impl ResultsFile {
         }
     }
 
-    /// Compares the file's first line with [`HEADER`]; an empty file passes.
-    fn check_header(&self, mut file: &File) -> Result<(), WriteError> {
+    /// Compares the file's first line with [`HEADER`] and [`HEADER_V1`].
+    fn header_state(&self, mut file: &File) -> Result<HeaderState, WriteError> {
         file.seek(SeekFrom::Start(0))
             .map_err(|source| self.io("read", source))?;
         let mut first_line = Vec::new();
@@ -221,11 +352,14 @@ impl ResultsFile {
             }
         }
         if first_line.is_empty() {
-            return Ok(());
+            return Ok(HeaderState::Empty);
         }
         let found = parse_header(&first_line);
+        if first_difference(&found, HEADER_V1).is_none() {
+            return Ok(HeaderState::V1);
+        }
         match first_difference(&found, HEADER) {
-            None => Ok(()),
+            None => Ok(HeaderState::Current),
             Some((column, found, expected)) => Err(WriteError::HeaderMismatch {
                 path: self.path.clone(),
                 column,
@@ -281,16 +415,6 @@ pub(crate) fn first_difference(
 
 /// How much of a file's first line is read to compare headers, in bytes.
 const MAX_HEADER_BYTES: usize = 64 * 1024;
-
-/// Releases the advisory lock when dropped, on every path out of the function that took it.
-struct Unlock<'a>(&'a File);
-
-impl Drop for Unlock<'_> {
-    fn drop(&mut self) {
-        // Closing the file releases the lock too, so a failed unlock loses nothing.
-        let _ = self.0.unlock();
-    }
-}
 
 /// Makes a newly created file's directory entry durable (best effort, Unix only).
 fn sync_parent(path: &Path) {
@@ -385,6 +509,69 @@ mod tests {
             "{err}"
         );
         assert_eq!(fs::read_to_string(&path).unwrap(), other);
+    }
+
+    /// `row` as a line of a file with the previous header.
+    fn v1_line(row: &ResultRow) -> String {
+        let mut writer = csv::WriterBuilder::new()
+            .has_headers(false)
+            .from_writer(Vec::new());
+        writer.serialize(row).unwrap();
+        let bytes = writer.into_inner().unwrap();
+        let record = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .from_reader(&bytes[..])
+            .byte_records()
+            .next()
+            .unwrap()
+            .unwrap();
+        let mut writer = csv::WriterBuilder::new()
+            .has_headers(false)
+            .from_writer(Vec::new());
+        let cells: Vec<&[u8]> = record.iter().collect();
+        writer
+            .write_record(cells[..5].iter().chain(&cells[8..]))
+            .unwrap();
+        String::from_utf8(writer.into_inner().unwrap()).unwrap()
+    }
+
+    #[test]
+    fn a_file_with_the_previous_header_is_upgraded_whole_before_an_append() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("g2.mig.csv");
+        let old = sample_row();
+        let torn = "run-torn,2025-01-31T12:";
+        let text = format!("{}\n{}{}", HEADER_V1.join(","), v1_line(&old), torn);
+        fs::write(&path, &text).unwrap();
+
+        let results = ResultsFile::open(dir.path(), "g2.mig").unwrap();
+        assert_eq!(results.upgraded_rows(), Some(1));
+        let lines = lines(&path);
+        assert_eq!(lines[0], HEADER.join(","));
+        assert_eq!(
+            lines[2], torn,
+            "a line that is not a whole row is kept as it was"
+        );
+        let mut new = sample_row();
+        new.run_id = "run-2".to_string();
+        results.append(&new).unwrap();
+        let set = read_results(dir.path()).unwrap();
+        let carried = ResultRow {
+            step: String::new(),
+            order: String::new(),
+            init_weights: String::new(),
+            ..old
+        };
+        assert_eq!(set.rows, vec![carried, new]);
+        assert_eq!(set.problems.len(), 1, "the torn line: {:?}", set.problems);
+        let names: Vec<_> = fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, ["g2.mig.csv"], "no file is left aside");
+        // Opening it again finds the current header: nothing more to upgrade.
+        let again = ResultsFile::open(dir.path(), "g2.mig").unwrap();
+        assert_eq!(again.upgraded_rows(), None);
     }
 
     #[test]

@@ -39,6 +39,14 @@ fn row(
         }
         .to_string(),
         implementation: implementation.to_string(),
+        step: if implementation == "manual" {
+            "fast"
+        } else {
+            "fused"
+        }
+        .to_string(),
+        order: "shuffled".to_string(),
+        init_weights: "seeded".to_string(),
         backend: backend.to_string(),
         device: if backend == "wgpu" {
             "llvmpipe (LLVM 19.1.7, 256 bits)"
@@ -120,6 +128,8 @@ fn figure(config: &str, implementation: &str, wall_s: f64, accuracy: f64) -> Stu
         implementation: implementation.to_string(),
         wall_s: Some(wall_s),
         accuracy: Some(accuracy),
+        accuracy_per_platform: config != "standard-4-8",
+        note: None,
     }
 }
 
@@ -177,36 +187,36 @@ Read 8 rows from 3 files: 7 ok, 1 interrupted, 0 failed; only `ok` epochs are su
 
 The training pass only (the test evaluation is excluded). Medians over runs, with min-max in brackets when there were several.
 
-| configuration | implementation | backend | setup | epoch | runs | wall time, s | user, s | sys, s | samples/s | test accuracy |
-| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |
-| c1.32 | burn | ndarray | 2 of 4 threads, batch 1, 60000 samples | 1 | 2 | 42.0 (40.0-44.0) | 37.8 | 4.20 | 1432 | 91.20 % |
-| g2.mig | burn | wgpu | 2 of 4 threads, GPU 0.125, batch 1, 60000 samples | 1 | 2 | 93.0 (90.0-96.0) | 83.7 | 9.30 | 646 | 91.35 % |
-| g2.mig | manual | wgpu | 2 of 4 threads, GPU 0.125, batch 1, 60000 samples | 1 | 1 | 120 | 108 | 12.0 | 500 | 93.00 % |
-| g2.mig | manual | wgpu | 2 of 4 threads, GPU 0.125, batch 1, 60000 samples | 2 | 1 | 125 | 112 | 12.5 | 480 | 93.80 % |
-| standard-4-8 | burn | ndarray | 2 of 4 threads, batch 1, 60000 samples | 1 | 1 | 68.0 | 61.2 | 6.80 | 882 | 91.56 % |
+| configuration | implementation | step | backend | setup | epoch | runs | wall time, s | user, s | sys, s | samples/s | test accuracy |
+| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |
+| c1.32 | burn | fused | ndarray | shuffled order, 2 of 4 threads, batch 1, 60000 samples | 1 | 2 | 42.0 (40.0-44.0) | 37.8 | 4.20 | 1432 | 91.20 % |
+| g2.mig | burn | fused | wgpu | shuffled order, 2 of 4 threads, GPU 0.125, batch 1, 60000 samples | 1 | 2 | 93.0 (90.0-96.0) | 83.7 | 9.30 | 646 | 91.35 % |
+| g2.mig | manual | fast | wgpu | shuffled order, 2 of 4 threads, GPU 0.125, batch 1, 60000 samples | 1 | 1 | 120 | 108 | 12.0 | 500 | 93.00 % |
+| g2.mig | manual | fast | wgpu | shuffled order, 2 of 4 threads, GPU 0.125, batch 1, 60000 samples | 2 | 1 | 125 | 112 | 12.5 | 480 | 93.80 % |
+| standard-4-8 | burn | fused | ndarray | shuffled order, 2 of 4 threads, batch 1, 60000 samples | 1 | 1 | 68.0 | 61.2 | 6.80 | 882 | 91.56 % |
 
 ## Cost and memory per run
 
-A run's cost is the sum over its epochs on the configuration's tariff, counted for complete runs only (no interrupted or failed epoch); per 1,000 epochs is the median epoch's cost times 1,000. Peak memory is the run's peak resident memory.
+A run's cost is the sum over its epochs on the configuration's tariff, at the rate it was billed at, counted for complete runs only (no interrupted or failed epoch); per 1,000 epochs is the median epoch's cost times 1,000. Peak memory is the run's peak resident memory.
 
-| configuration | implementation | backend | billing | complete runs | epochs per run | cost per run | in background mode | per 1,000 epochs | peak memory, MiB | RAM, GB |
-| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |
-| c1.32 | burn | ndarray | per-second | 2 of 2 | 1 | 1.61 RUB (1.54-1.69) | 0.806 RUB | 1613 RUB | 292 (290-294) | 16.0 |
-| g2.mig | burn | wgpu | per-second | 2 of 2 | 1 | 2.01 RUB (1.94-2.07) | 1.00 RUB | 2009 RUB | 343 (340-346) | 16.0 |
-| g2.mig | manual | wgpu | per-second | 1 of 1 | 2 | 5.29 RUB | 2.65 RUB | 2646 RUB | 375 | 16.0 |
-| standard-4-8 | burn | ndarray | per-minute | 1 of 1 | 1 | 0.380 RUB | n/a | 380 RUB | 318 | 16.0 |
+| configuration | implementation | step | backend | setup | runs | complete runs | epochs per run | peak memory, MiB | RAM, GB | runs over RAM | billing | currency | cost per run | in background mode | per 1,000 epochs |
+| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |
+| c1.32 | burn | fused | ndarray | shuffled order, 2 of 4 threads, batch 1, 60000 samples | 2 | 2 | 1 | 292 (290-294) | 16.0 | 0 | per-second | RUB | 1.61 (1.54-1.69) | 0.806 | 1613 |
+| g2.mig | burn | fused | wgpu | shuffled order, 2 of 4 threads, GPU 0.125, batch 1, 60000 samples | 2 | 2 | 1 | 343 (340-346) | 16.0 | 0 | per-second | RUB | 2.01 (1.94-2.07) | 1.00 | 2009 |
+| g2.mig | manual | fast | wgpu | shuffled order, 2 of 4 threads, GPU 0.125, batch 1, 60000 samples | 1 | 1 | 2 | 375 | 16.0 | 0 | per-second | RUB | 5.29 | 2.65 | 2646 |
+| standard-4-8 | burn | fused | ndarray | shuffled order, 2 of 4 threads, batch 1, 60000 samples | 1 | 1 | 1 | 318 | 16.0 | 0 | per-minute | RUB | 0.380 | n/a | 380 |
 
 ## Replay versus the study
 
-The ratio is replay / study: below 1, the replay was faster. The accuracy difference is replay - study in percentage points. The study timed one epoch; the replay's wall time is its median per epoch, its accuracy the median after its last epoch.
+The ratio is replay / study: below 1, the replay was faster. The accuracy difference is replay - study in percentage points. The study timed one epoch; the replay's wall time is its median per epoch, its accuracy the median after its last epoch. The study gives one accuracy per platform, not per configuration: where a note says so, every configuration of the platform is compared with the same figure.
 
-| configuration | implementation | replay | study wall time, s | replay wall time, s | ratio | study accuracy | replay accuracy | difference, points |
-| --- | --- | --- | --- | --- | --- | --- | --- | --- |
-| c1.32 | burn | c1.32 / burn | 46.0 | 42.0 | 0.913 | 91.27 % | 91.20 % (epoch 1) | -0.07 |
-| c1.32 | manual | not replayed | 106 | n/a | n/a | 93.82 % | n/a | n/a |
-| g2.mig | burn | g2.mig / burn | 93.0 | 93.0 | 1.00 | 91.27 % | 91.35 % (epoch 1) | +0.08 |
-| g2.mig | manual | g2.mig / manual | 125 | 122 | 0.980 | 93.82 % | 93.80 % (epoch 2) | -0.02 |
-| standard-4-8 | burn | standard-4-8 / burn | 68.0 | 68.0 | 1.00 | 91.56 % | 91.56 % (epoch 1) | +0.00 |
+| configuration | implementation | replay | study wall time, s | replay wall time, s | ratio | study accuracy | replay accuracy | after epoch | difference, points | note |
+| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |
+| c1.32 | burn | c1.32 / burn | 46.0 | 42.0 | 0.913 | 91.27 % | 91.20 % | 1 | -0.07 |  |
+| c1.32 | manual | n/a | 106 | n/a | n/a | 93.82 % | n/a | n/a | n/a |  |
+| g2.mig | burn | g2.mig / burn | 93.0 | 93.0 | 1.00 | 91.27 % | 91.35 % | 1 | +0.08 |  |
+| g2.mig | manual | g2.mig / manual | 125 | 122 | 0.980 | 93.82 % | 93.80 % | 2 | -0.02 |  |
+| standard-4-8 | burn | standard-4-8 / burn | 68.0 | 68.0 | 1.00 | 91.56 % | 91.56 % | 1 | +0.00 |  |
 
 ## Charts
 

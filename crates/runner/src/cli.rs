@@ -1,9 +1,12 @@
-//! The command line: `runner --config FILE [flags]` runs one configuration; subcommands
-//! check configurations, sweep several, and turn results into a report.
+//! The command line: `runner --config FILE [flags]` runs one configuration; subcommands check
+//! configurations, sweep several, and turn results into a report.
 
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
+use replay_core::{BackendKind, GpuShare, Implementation, NameParser, Order, Step};
+use replay_platform::Overrides;
+use replay_session::Options;
 
 /// Replays the 2023 cloud ML platform study on this machine: trains the study's 784-28-10
 /// MLP on MNIST under a platform configuration and records time, accuracy and cost.
@@ -74,35 +77,66 @@ pub struct CommonArgs {
     #[arg(long, default_value = "results", value_name = "DIR")]
     pub out: PathBuf,
     /// Epochs to train.
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
-    pub epochs: Option<u32>,
-    /// Which implementation to train: burn (the Keras network) or manual (the hand-written rule).
-    #[arg(long, value_name = "burn|manual")]
-    pub implementation: Option<String>,
-    /// Backend: flex, ndarray or wgpu.
-    #[arg(long, value_name = "NAME")]
-    pub backend: Option<String>,
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub epochs: Option<u64>,
+    /// What to train: the Burn MLP (the study's Keras network) or the hand-written rule.
+    #[arg(long, value_parser = NameParser::<Implementation>::new())]
+    pub implementation: Option<Implementation>,
+    /// Burn backend.
+    #[arg(long, value_parser = NameParser::<BackendKind>::new())]
+    pub backend: Option<BackendKind>,
+    /// The Burn MLP's training step: one fused operation per chunk of steps, or Burn's
+    /// autodiff (lit pixels on a CPU, dense on a GPU).
+    #[arg(long, value_parser = NameParser::<Step>::new())]
+    pub step: Option<Step>,
     /// CPU threads (default: the configuration's vCPUs, capped by this host's cores).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub threads: Option<u32>,
-    /// Share of the GPU to emulate, in (0, 1] (default: the configuration's GPU fraction).
+    /// Share of the GPU to emulate, in [1/1024, 1], as 0.125 or 1/8 (default: the
+    /// configuration's GPU fraction).
     #[arg(long, value_name = "F")]
-    pub gpu_share: Option<f64>,
+    pub gpu_share: Option<GpuShare>,
     /// Train on the first N training images only (quick runs).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub limit: Option<u32>,
     /// Seed of the initial weights and the shuffles.
     #[arg(long, value_name = "N")]
     pub seed: Option<u64>,
-    /// Training order: shuffled (a new permutation each epoch) or file.
-    #[arg(long, value_name = "shuffled|file")]
-    pub order: Option<String>,
+    /// Training order: a new permutation each epoch, or the file's.
+    #[arg(long, value_parser = NameParser::<Order>::new())]
+    pub order: Option<Order>,
     /// Bill at the platform's background (asynchronous) rate where it has one.
     #[arg(long)]
     pub background: bool,
     /// Never draw the progress bar (it is hidden anyway when stderr is not a terminal).
     #[arg(long)]
     pub quiet: bool,
+}
+
+impl CommonArgs {
+    /// The flags that only the command line gives.
+    pub fn options(&self) -> Options {
+        Options {
+            limit: self.limit.map(|n| n as usize),
+            background: self.background,
+            data_dir: self.data_dir.clone(),
+            out: self.out.clone(),
+        }
+    }
+
+    /// The flags that override the configuration's `[run]` settings.
+    pub fn overrides(&self) -> Overrides {
+        Overrides {
+            implementation: self.implementation,
+            backend: self.backend,
+            step: self.step,
+            threads: self.threads.map(|t| t as usize),
+            gpu_share: self.gpu_share,
+            epochs: self.epochs,
+            seed: self.seed,
+            order: self.order,
+        }
+    }
 }
 
 /// Flags of a sweep.

@@ -1,25 +1,41 @@
 //! The `runner` tool: replays the study's platform configurations on this machine.
 //!
-//! `runner --config configs/g2mig.toml` reads a configuration ([`replay_platform`]),
-//! emulates its vCPUs and GPU share ([`replay_backend`]), loads MNIST ([`replay_mnist`]),
-//! trains and evaluates the study's network ([`replay_model`]) with a Keras-style progress
-//! bar, and appends one row per epoch to `results/<config>.csv` ([`replay_report`]).
-//! `runner check`, `runner sweep` and `runner report` validate, batch and summarise.
+//! `runner --config configs/g2mig.toml` reads a configuration ([`replay_platform`]), emulates
+//! its vCPUs and GPU share ([`replay_backend`]), loads MNIST ([`replay_mnist`]), trains and
+//! evaluates the study's network ([`replay_model`]) with a Keras-style progress bar, and
+//! appends one row per epoch to `results/<config>.csv` ([`replay_report`]).
+//! `runner check`, `runner sweep` and `runner report` validate, batch and summarise. This
+//! crate parses arguments and shows progress; a run itself is [`replay_session`]'s.
 
 pub mod cli;
 pub mod command;
-pub mod host;
-pub mod progress_bar;
-pub mod run;
-pub mod usage;
+pub mod terminal;
 
 use std::process::ExitCode;
 
 use clap::Parser;
+use clap::error::ErrorKind;
 
-/// Parses the command line, runs it, prints any error on one line, and returns the exit code.
+/// Parses the command line, runs it, prints any error on one line, and returns the exit code:
+/// 0 on success, 1 for any error (a bad flag included), 130 when interrupted.
 pub fn main() -> ExitCode {
-    let cli = cli::Cli::parse();
+    let cli = match cli::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) => {
+            print!("{e}");
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            let text = e.to_string();
+            let lines: Vec<&str> = text
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty() && !l.starts_with("For more information"))
+                .collect();
+            eprintln!("{}; see runner --help", lines.join(" "));
+            return ExitCode::FAILURE;
+        }
+    };
     match command::dispatch(cli) {
         Ok(code) => code,
         Err(error) => {

@@ -33,9 +33,10 @@
 //! and of that exponential; a few ulps per image, about 3e-16 per weight after 1,000 images.
 
 use super::kernel::{self, Kernels};
-use super::{ManualNet, OUTPUT_INPUTS, output_forward, run_epoch};
-use crate::data::{HIDDEN, INPUTS, OUTPUTS, Order, Samples};
-use crate::progress::{EpochStats, ProgressSink};
+use replay_core::{EpochStats, Order, ProgressSink};
+
+use super::{ManualNet, OUTPUT_INPUTS, epoch_of_rule, output_forward};
+use crate::data::{HIDDEN, INPUTS, OUTPUTS, Samples};
 
 /// The network in the layout the fast rule works on, plus scratch space.
 #[derive(Debug, Clone)]
@@ -132,10 +133,10 @@ pub fn train_epoch(
     seed: u64,
     epoch: usize,
     lr: f64,
-    sink: &mut impl ProgressSink,
+    sink: &mut dyn ProgressSink,
 ) -> EpochStats {
     let mut work = Transposed::from_net(net);
-    let stats = run_epoch(samples, order, seed, epoch, sink, |image, label| {
+    let stats = epoch_of_rule(samples, order, seed, epoch, sink, |image, label| {
         work.step(image, label, lr)
     });
     work.write_back(net);
@@ -146,10 +147,10 @@ pub fn train_epoch(
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use crate::data::SplitMix64;
     use crate::manual::HIDDEN_INPUTS;
     use crate::manual::reference;
-    use crate::progress::{Control, Progress, Silent};
+    use replay_core::SplitMix64;
+    use replay_core::{Control, Progress, Silent};
 
     /// Images that look like MNIST to the rule: about a fifth of the pixels non-zero, many
     /// of those at 255.

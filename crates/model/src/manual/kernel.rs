@@ -310,7 +310,7 @@ impl Kernels {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::data::SplitMix64;
+    use replay_core::SplitMix64;
 
     #[test]
     fn the_level_table_is_pixel_over_255() {

@@ -9,25 +9,24 @@
 //! `j = 0..9` in turn, one update of output row `j` and one update of the whole hidden layer
 //! (the exact steps are in [`reference::step`]). Two implementations of it:
 //!
-//! - [`reference`](mod@reference): the rule written literally, step by step, as `../shared/STUDY.md` states
-//!   it. Slow (it recomputes the hidden layer ten times per image); the specification that
+//! - [`reference`](mod@reference): the rule written literally, step by step, as the study
+//!   states it. Slow (it recomputes the hidden layer ten times per image); the specification that
 //!   the tests hold [`fast`] to.
 //! - [`fast`]: the same arithmetic restructured (one hidden-layer product and one rank-1
 //!   update per image, over the non-zero pixels only); equal to the reference within 1e-9 per
 //!   weight after 1,000 real images.
 //!
-//! [`ManualConfig`] bundles the rule, learning rate, order and seed for a runner;
-//! [`evaluate`] measures a network on a test split.
+//! [`ManualTrainer`] trains a network with the fast rule behind the crate's
+//! [`Network`](crate::Network) trait; [`evaluate`] measures a network on a test split.
 
 pub mod fast;
 mod kernel;
 pub mod reference;
 
-use std::fmt;
-use std::str::FromStr;
+use replay_core::{EpochStats, Evaluation, Order, ProgressSink, SplitMix64};
 
-use crate::data::{HIDDEN, INPUTS, OUTPUTS, Order, Samples, SplitMix64};
-use crate::progress::{Control, EpochStats, Evaluation, Progress, ProgressSink};
+use crate::data::{HIDDEN, INPUTS, OUTPUTS, Samples};
+use crate::epoch::{Score, run_epoch};
 
 /// Inputs of the hidden layer: the constant-1 bias input followed by the 784 pixels.
 pub const HIDDEN_INPUTS: usize = INPUTS + 1;
@@ -70,9 +69,6 @@ pub enum ManualError {
         /// The offending value.
         value: f64,
     },
-    /// A rule name is not one of the known rules.
-    #[error("unknown manual rule '{0}'; expected one of: reference, fast")]
-    UnknownRule(String),
 }
 
 /// The study's 785 -> 29 -> 10 network in f64, biases as column 0 of each layer.
@@ -193,93 +189,6 @@ fn check_layer(
     }
 }
 
-/// Which implementation of the hand-written rule trains.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Rule {
-    /// [`reference`](mod@reference): the literal rule, slow.
-    Reference,
-    /// [`fast`]: the same rule restructured for speed.
-    #[default]
-    Fast,
-}
-
-impl Rule {
-    /// The rule's name as configs spell it: "reference" or "fast".
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Rule::Reference => "reference",
-            Rule::Fast => "fast",
-        }
-    }
-}
-
-impl fmt::Display for Rule {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for Rule {
-    type Err = ManualError;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "reference" => Ok(Rule::Reference),
-            "fast" => Ok(Rule::Fast),
-            _ => Err(ManualError::UnknownRule(s.to_owned())),
-        }
-    }
-}
-
-/// How to train with the hand-written rule: which implementation, learning rate, order and
-/// seed. The default is the study's: fast rule, learning rate 0.1, file order, seed 0.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct ManualConfig {
-    /// Which implementation trains.
-    pub rule: Rule,
-    /// Learning rate of both layers' updates (the study: 0.1).
-    pub learning_rate: f64,
-    /// Order of the training images (the study: file order).
-    pub order: Order,
-    /// Seed of the initial weights and of shuffled orders.
-    pub seed: u64,
-}
-
-impl Default for ManualConfig {
-    fn default() -> Self {
-        Self {
-            rule: Rule::Fast,
-            learning_rate: STUDY_LEARNING_RATE,
-            order: Order::File,
-            seed: 0,
-        }
-    }
-}
-
-impl ManualConfig {
-    /// The network to start from: [`ManualNet::init`] with this config's seed.
-    pub fn init(&self) -> ManualNet {
-        ManualNet::init(self.seed)
-    }
-
-    /// Trains `net` for epoch `epoch` (counted from 1) over `samples` with this config's
-    /// rule, order, seed and learning rate, reporting to `sink` after every image and
-    /// stopping early when it says so; see [`fast::train_epoch`].
-    pub fn train_epoch(
-        &self,
-        net: &mut ManualNet,
-        samples: Samples<'_>,
-        epoch: usize,
-        sink: &mut impl ProgressSink,
-    ) -> EpochStats {
-        let (order, seed, lr) = (self.order, self.seed, self.learning_rate);
-        match self.rule {
-            Rule::Reference => reference::train_epoch(net, samples, order, seed, epoch, lr, sink),
-            Rule::Fast => fast::train_epoch(net, samples, order, seed, epoch, lr, sink),
-        }
-    }
-}
-
 /// Test-set metrics of `net` on `samples`: mean over images and the 10 outputs of the
 /// squared error against the one-hot target (Keras "MSE"), and arg-max accuracy. An empty
 /// split gives zero loss and zero accuracy.
@@ -288,7 +197,7 @@ pub fn evaluate(net: &ManualNet, samples: Samples<'_>) -> Evaluation {
     let columns = kernel::columns_of(&net.hidden);
     let kernels = kernel::Kernels::detect();
     let mut buffer = vec![(0, 0.0); INPUTS];
-    let mut meter = Meter::default();
+    let mut score = Score::default();
     for i in 0..samples.len() {
         let active = kernel::nonzero_inputs(samples.image(i), &mut buffer);
         let z = kernels.hidden_sums(&columns, active);
@@ -296,13 +205,9 @@ pub fn evaluate(net: &ManualNet, samples: Samples<'_>) -> Evaluation {
         for (hi, z) in h[1..].iter_mut().zip(z) {
             *hi = sigmoid(z);
         }
-        meter.add(&output_forward(&net.output, &h), samples.label(i));
+        score = score + Score::of(&output_forward(&net.output, &h), samples.label(i));
     }
-    Evaluation {
-        samples: meter.count,
-        loss: meter.loss(),
-        accuracy: meter.accuracy(),
-    }
+    score.evaluation()
 }
 
 /// The input value of a grey level: `p / 255`.
@@ -346,86 +251,66 @@ pub(crate) fn argmax(y: &[f64; OUTPUTS]) -> usize {
     best
 }
 
-/// Running loss and accuracy over the images seen so far.
-#[derive(Debug, Default, Clone, Copy)]
-struct Meter {
-    count: usize,
-    loss_sum: f64,
-    correct: usize,
-}
-
-impl Meter {
-    /// Adds one image's forward-pass outputs and its label.
-    #[inline]
-    fn add(&mut self, y: &[f64; OUTPUTS], label: usize) {
-        let squared: f64 = y
-            .iter()
-            .enumerate()
-            .map(|(j, &yj)| {
-                let e = if j == label { 1.0 - yj } else { -yj };
-                e * e
-            })
-            .sum();
-        self.loss_sum += squared / OUTPUTS as f64;
-        self.correct += usize::from(argmax(y) == label);
-        self.count += 1;
-    }
-
-    fn loss(&self) -> f64 {
-        if self.count == 0 {
-            0.0
-        } else {
-            self.loss_sum / self.count as f64
-        }
-    }
-
-    fn accuracy(&self) -> f64 {
-        if self.count == 0 {
-            0.0
-        } else {
-            self.correct as f64 / self.count as f64
-        }
-    }
-}
-
-/// The epoch loop both rules share: visits `samples` in `order`, calls `step(image, label)`
-/// (which updates the network and returns its forward-pass outputs), and reports to `sink`
-/// after every image until the split ends or the sink says stop.
-pub(crate) fn run_epoch(
+/// One epoch of a rule: visits `samples` in `order` (shuffled orders drawn from `seed` and
+/// `epoch`, counted from 1), calls `step(image, label)` (which updates the network and
+/// returns its forward-pass outputs), and reports to `sink` after every image until the split
+/// ends or the sink says stop.
+pub(crate) fn epoch_of_rule(
     samples: Samples<'_>,
     order: Order,
     seed: u64,
     epoch: usize,
-    sink: &mut impl ProgressSink,
+    sink: &mut dyn ProgressSink,
     mut step: impl FnMut(&[u8], usize) -> [f64; OUTPUTS],
 ) -> EpochStats {
-    let total = samples.len();
-    let mut meter = Meter::default();
-    let mut completed = true;
-    for (done, index) in order.indices(total, seed, epoch).into_iter().enumerate() {
-        let label = samples.label(index);
-        let y = step(samples.image(index), label);
-        meter.add(&y, label);
-        let progress = Progress {
-            epoch,
-            step: done + 1,
-            steps: total,
-            samples: done + 1,
-            total_samples: total,
-            loss: meter.loss(),
-            accuracy: meter.accuracy(),
-        };
-        if sink.on_progress(&progress) == Control::Stop {
-            completed = done + 1 == total;
-            break;
+    let indices = order.indices(samples.len(), seed, epoch);
+    let result = run_epoch::<std::convert::Infallible>(&indices, 1, 1, epoch, sink, |_, chunk| {
+        Ok(chunk.iter().fold(Score::default(), |score, &i| {
+            let label = samples.label(i);
+            score + Score::of(&step(samples.image(i), label), label)
+        }))
+    });
+    match result {
+        Ok(stats) => stats,
+        Err(never) => match never {},
+    }
+}
+
+/// Trains a [`ManualNet`] with the [`fast`] rule: the hand-written implementation behind the
+/// crate's [`Network`](crate::Network) trait.
+#[derive(Debug, Clone)]
+pub struct ManualTrainer {
+    net: ManualNet,
+    learning_rate: f64,
+    seed: u64,
+}
+
+impl ManualTrainer {
+    /// The study's initialisation from `seed` (see [`ManualNet::init`]), trained with
+    /// `learning_rate`; `seed` also draws shuffled orders.
+    pub fn new(seed: u64, learning_rate: f64) -> Self {
+        Self {
+            net: ManualNet::init(seed),
+            learning_rate,
+            seed,
         }
     }
-    EpochStats {
-        epoch,
-        samples: meter.count,
-        loss: meter.loss(),
-        accuracy: meter.accuracy(),
-        completed,
+
+    /// The network being trained.
+    pub fn net(&self) -> &ManualNet {
+        &self.net
+    }
+
+    /// One epoch of the fast rule (see [`fast::train_epoch`]).
+    pub fn train_epoch(
+        &mut self,
+        samples: Samples<'_>,
+        order: Order,
+        epoch: usize,
+        sink: &mut dyn ProgressSink,
+    ) -> EpochStats {
+        let (seed, lr) = (self.seed, self.learning_rate);
+        fast::train_epoch(&mut self.net, samples, order, seed, epoch, lr, sink)
     }
 }
 
@@ -433,7 +318,7 @@ pub(crate) fn run_epoch(
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use crate::progress::Silent;
+    use replay_core::Silent;
 
     #[test]
     fn init_has_the_study_shapes_and_range_and_depends_on_the_seed() {
@@ -543,23 +428,11 @@ mod tests {
         let labels: Vec<u8> = (0..20).map(|i| (i % 10) as u8).collect();
         let samples = Samples::new(&pixels, &labels).unwrap();
         let eval = evaluate(&net, samples);
-        let mut meter = Meter::default();
+        let mut score = Score::default();
         for i in 0..samples.len() {
-            meter.add(&net.forward(samples.image(i)), samples.label(i));
+            score = score + Score::of(&net.forward(samples.image(i)), samples.label(i));
         }
-        assert_eq!((eval.loss, eval.accuracy), (meter.loss(), meter.accuracy()));
-    }
-
-    #[test]
-    fn rules_parse_and_print_and_unknown_names_list_the_valid_ones() {
-        for rule in [Rule::Reference, Rule::Fast] {
-            assert_eq!(rule.to_string().parse::<Rule>().unwrap(), rule);
-        }
-        let err = "quick".parse::<Rule>().unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "unknown manual rule 'quick'; expected one of: reference, fast"
-        );
+        assert_eq!((eval.loss, eval.accuracy), (score.loss(), score.accuracy()));
     }
 
     #[test]
@@ -578,34 +451,18 @@ mod tests {
     }
 
     #[test]
-    fn the_config_dispatches_to_both_rules_with_the_same_result() {
+    fn the_trainer_trains_with_the_fast_rule_from_the_seeded_start() {
         let pixels: Vec<u8> = (0..3 * 784).map(|i| (i * 37 % 256) as u8).collect();
         let labels = [4u8, 1, 7];
         let samples = Samples::new(&pixels, &labels).unwrap();
-        let fast = ManualConfig {
-            seed: 3,
-            ..ManualConfig::default()
-        };
-        let reference = ManualConfig {
-            rule: Rule::Reference,
-            ..fast
-        };
-        assert_eq!(fast.init(), ManualNet::init(3));
-        let (mut a, mut b) = (fast.init(), reference.init());
-        let sa = fast.train_epoch(&mut a, samples, 1, &mut Silent);
-        let sb = reference.train_epoch(&mut b, samples, 1, &mut Silent);
-        assert!(a.max_abs_diff(&b) < 1e-12);
-        assert_ne!(a, fast.init());
-        assert_eq!(
-            (sa.samples, sa.completed, sb.samples, sb.completed),
-            (3, true, 3, true)
-        );
-        assert!((sa.loss - sb.loss).abs() < 1e-12);
-        let default = ManualConfig::default();
-        assert_eq!(
-            (default.rule, default.order, default.seed),
-            (Rule::Fast, Order::File, 0)
-        );
-        assert_eq!(default.learning_rate, 0.1);
+        let mut trainer = ManualTrainer::new(3, 0.1);
+        assert_eq!(trainer.net(), &ManualNet::init(3));
+        let stats = trainer.train_epoch(samples, Order::File, 1, &mut Silent);
+        let mut expected = ManualNet::init(3);
+        let direct = fast::train_epoch(&mut expected, samples, Order::File, 3, 1, 0.1, &mut Silent);
+        assert_eq!(trainer.net(), &expected);
+        assert_ne!(trainer.net(), &ManualNet::init(3));
+        assert_eq!(stats, direct);
+        assert_eq!((stats.samples, stats.completed), (3, true));
     }
 }

@@ -1,12 +1,13 @@
-//! The hand-written rule written literally, as `../shared/STUDY.md` states it: the
+//! The hand-written rule written literally, as the study states it: the
 //! specification [`super::fast`] is tested against. It recomputes the whole hidden layer ten
 //! times per image (about 0.9 million multiply-adds), so an epoch takes tens of seconds.
 
 use super::{
-    HIDDEN_INPUTS, ManualNet, OUTPUT_INPUTS, dot, output_forward, pixel_input, run_epoch, sigmoid,
+    HIDDEN_INPUTS, ManualNet, OUTPUT_INPUTS, dot, epoch_of_rule, output_forward, pixel_input,
+    sigmoid,
 };
-use crate::data::{HIDDEN, OUTPUTS, Order, Samples};
-use crate::progress::{EpochStats, ProgressSink};
+use crate::data::{HIDDEN, OUTPUTS, Samples};
+use replay_core::{EpochStats, Order, ProgressSink};
 
 /// What one [`step`] saw: the forward-pass outputs and the activations it recomputed.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -103,9 +104,9 @@ pub fn train_epoch(
     seed: u64,
     epoch: usize,
     lr: f64,
-    sink: &mut impl ProgressSink,
+    sink: &mut dyn ProgressSink,
 ) -> EpochStats {
-    run_epoch(samples, order, seed, epoch, sink, |image, label| {
+    epoch_of_rule(samples, order, seed, epoch, sink, |image, label| {
         step(net, image, label, lr).outputs
     })
 }
@@ -115,7 +116,7 @@ pub fn train_epoch(
 mod tests {
     use super::*;
     use crate::data::INPUTS;
-    use crate::progress::{Control, Progress};
+    use replay_core::{Control, Progress};
 
     fn sig(z: f64) -> f64 {
         1.0 / (1.0 + (-z).exp())

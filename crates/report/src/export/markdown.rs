@@ -3,7 +3,8 @@
 use std::fmt::Write as _;
 
 use super::{Chart, ExportError, Exporter};
-use crate::report::{GroupReport, Report, Stats, setup};
+use crate::report::{Report, Stats};
+use crate::table::{Cell, Show, Table, TableKind, tables};
 
 /// Writes `report.md`: wall time per epoch, cost and memory per run, the replay beside the
 /// study, links to the charts, the host, and the problems met while reading.
@@ -46,7 +47,7 @@ pub(crate) fn percent(fraction: f64) -> String {
 }
 
 fn spread(stats: &Stats) -> String {
-    if stats.count > 1 {
+    if stats.count > 1 && stats.min < stats.max {
         format!(
             "{} ({}-{})",
             number(stats.median),
@@ -56,10 +57,6 @@ fn spread(stats: &Stats) -> String {
     } else {
         number(stats.median)
     }
-}
-
-fn or_na(value: Option<String>) -> String {
-    value.unwrap_or_else(|| "n/a".to_string())
 }
 
 /// Escapes what would break a table cell.
@@ -115,9 +112,9 @@ fn render(report: &Report, charts: &[Chart]) -> String {
     }
     out.push_str("\n\n");
 
-    epochs_section(&mut out, &report.groups);
-    cost_section(&mut out, &report.groups);
-    study_section(&mut out, report);
+    for table in tables(report) {
+        section(&mut out, &table);
+    }
 
     if !charts.is_empty() {
         out.push_str("## Charts\n\n");
@@ -153,167 +150,68 @@ fn render(report: &Report, charts: &[Chart]) -> String {
     out
 }
 
-fn epochs_section(out: &mut String, groups: &[GroupReport]) {
-    out.push_str("## Wall time per epoch\n\n");
-    if groups.is_empty() {
-        out.push_str("No epoch finished with status `ok`: nothing to summarise.\n\n");
-        return;
-    }
-    out.push_str(
-        "The training pass only (the test evaluation is excluded). Medians over runs, with \
-         min-max in brackets when there were several.\n\n",
-    );
-    let rows: Vec<Vec<String>> = groups
+/// The Markdown of one of the report's tables: every column but the detail ones.
+fn table_of(out: &mut String, table: &Table) {
+    let shown: Vec<usize> = (0..table.columns.len())
+        .filter(|&i| table.columns[i].show != Show::Detail)
+        .collect();
+    let header: Vec<&str> = shown.iter().map(|&i| table.columns[i].title).collect();
+    let rows: Vec<Vec<String>> = table
+        .rows
         .iter()
-        .flat_map(|g| {
-            g.epochs.iter().map(move |e| {
-                vec![
-                    g.config.clone(),
-                    g.implementation.clone(),
-                    g.backend.clone(),
-                    setup(g),
-                    e.epoch.to_string(),
-                    e.wall_s.count.to_string(),
-                    spread(&e.wall_s),
-                    number(e.user_s),
-                    number(e.sys_s),
-                    number(e.samples_per_s),
-                    or_na(e.test_accuracy.map(percent)),
-                ]
-            })
+        .map(|row| {
+            shown
+                .iter()
+                .map(|&i| match &row[i] {
+                    Cell::Text(text) => text.clone(),
+                    Cell::Count(n) => n.to_string(),
+                    Cell::Number(v) => number(*v),
+                    Cell::Fraction(v) => percent(*v),
+                    Cell::Signed(v) => format!("{v:+.2}"),
+                    Cell::Spread(s) => spread(s),
+                    Cell::Missing => "n/a".to_string(),
+                })
+                .collect()
         })
         .collect();
-    let header = [
-        "configuration",
-        "implementation",
-        "backend",
-        "setup",
-        "epoch",
-        "runs",
-        "wall time, s",
-        "user, s",
-        "sys, s",
-        "samples/s",
-        "test accuracy",
-    ];
-    table(out, &header, &rows);
+    self::table(out, &header, &rows);
     out.push('\n');
 }
 
-fn cost_section(out: &mut String, groups: &[GroupReport]) {
-    out.push_str("## Cost and memory per run\n\n");
-    if groups.is_empty() {
-        out.push_str("No runs to cost.\n\n");
+/// The section of one table: its heading, what it shows, and the table.
+fn section(out: &mut String, table: &Table) {
+    let (heading, intro, empty) = match table.kind {
+        TableKind::Epochs => (
+            "Wall time per epoch",
+            "The training pass only (the test evaluation is excluded). Medians over runs, with \
+             min-max in brackets when there were several.",
+            "No epoch finished with status `ok`: nothing to summarise.",
+        ),
+        TableKind::Groups => (
+            "Cost and memory per run",
+            "A run's cost is the sum over its epochs on the configuration's tariff, at the rate \
+             it was billed at, counted for complete runs only (no interrupted or failed epoch); \
+             per 1,000 epochs is the median epoch's cost times 1,000. Peak memory is the run's \
+             peak resident memory.",
+            "No runs to cost.",
+        ),
+        TableKind::Study => (
+            "Replay versus the study",
+            "The ratio is replay / study: below 1, the replay was faster. The accuracy difference \
+             is replay - study in percentage points. The study timed one epoch; the replay's \
+             wall time is its median per epoch, its accuracy the median after its last epoch. \
+             The study gives one accuracy per platform, not per configuration: where a note \
+             says so, every configuration of the platform is compared with the same figure.",
+            "No study figures were given.",
+        ),
+    };
+    let _ = writeln!(out, "## {heading}\n");
+    if table.rows.is_empty() {
+        let _ = writeln!(out, "{empty}\n");
         return;
     }
-    out.push_str(
-        "A run's cost is the sum over its epochs on the configuration's tariff, counted for \
-         complete runs only (no interrupted or failed epoch); per 1,000 epochs is the median \
-         epoch's cost times 1,000. Peak memory is the run's peak resident memory.\n\n",
-    );
-    let rows: Vec<Vec<String>> = groups
-        .iter()
-        .map(|g| {
-            let money = |value: f64| format!("{} {}", number(value), g.currency);
-            let mut memory = spread(&g.peak_rss_mib);
-            if g.ram_exceeded_runs > 0 {
-                let _ = write!(
-                    memory,
-                    ", over budget in {}",
-                    plural(g.ram_exceeded_runs, "run", "runs")
-                );
-            }
-            vec![
-                g.config.clone(),
-                g.implementation.clone(),
-                g.backend.clone(),
-                g.billing.clone(),
-                format!("{} of {}", g.complete_runs, g.runs),
-                or_na(g.epochs_per_run.map(|s| {
-                    if s.min < s.max {
-                        format!("{}-{}", s.min, s.max)
-                    } else {
-                        s.median.to_string()
-                    }
-                })),
-                or_na(g.cost_per_run.as_ref().map(|s| {
-                    if s.count > 1 {
-                        format!("{} ({}-{})", money(s.median), number(s.min), number(s.max))
-                    } else {
-                        money(s.median)
-                    }
-                })),
-                or_na(g.cost_background_per_run.map(|s| money(s.median))),
-                money(g.cost_per_1000_epochs),
-                memory,
-                number(g.ram_gb),
-            ]
-        })
-        .collect();
-    let header = [
-        "configuration",
-        "implementation",
-        "backend",
-        "billing",
-        "complete runs",
-        "epochs per run",
-        "cost per run",
-        "in background mode",
-        "per 1,000 epochs",
-        "peak memory, MiB",
-        "RAM, GB",
-    ];
-    table(out, &header, &rows);
-    out.push('\n');
-}
-
-fn study_section(out: &mut String, report: &Report) {
-    out.push_str("## Replay versus the study\n\n");
-    if report.study.is_empty() {
-        out.push_str("No study figures were given.\n\n");
-        return;
-    }
-    out.push_str(
-        "The ratio is replay / study: below 1, the replay was faster. The accuracy difference \
-         is replay - study in percentage points. The study timed one epoch; the replay's wall \
-         time is its median per epoch, its accuracy the median after its last epoch.\n\n",
-    );
-    let ratio = |r: Option<f64>| or_na(r.map(number));
-    let rows: Vec<Vec<String>> = report
-        .study
-        .iter()
-        .map(|c| {
-            vec![
-                c.config.clone(),
-                c.implementation.clone(),
-                c.label
-                    .clone()
-                    .unwrap_or_else(|| "not replayed".to_string()),
-                or_na(c.study_wall_s.map(number)),
-                or_na(c.replay_wall_s.map(number)),
-                ratio(c.wall_ratio),
-                or_na(c.study_accuracy.map(percent)),
-                or_na(c.replay_accuracy.map(|a| {
-                    let epoch = c.replay_accuracy_epoch.map(|e| format!(" (epoch {e})"));
-                    format!("{}{}", percent(a), epoch.unwrap_or_default())
-                })),
-                or_na(c.accuracy_points.map(|p| format!("{p:+.2}"))),
-            ]
-        })
-        .collect();
-    let header = [
-        "configuration",
-        "implementation",
-        "replay",
-        "study wall time, s",
-        "replay wall time, s",
-        "ratio",
-        "study accuracy",
-        "replay accuracy",
-        "difference, points",
-    ];
-    table(out, &header, &rows);
-    out.push('\n');
+    let _ = writeln!(out, "{intro}\n");
+    table_of(out, table);
 }
 
 #[cfg(test)]

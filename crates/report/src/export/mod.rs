@@ -9,13 +9,14 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use crate::report::Report;
+use crate::table::TableKind;
 
 pub mod csv;
 pub mod json;
 pub mod markdown;
 pub mod svg;
 
-pub use self::csv::{CsvExporter, CsvTable};
+pub use self::csv::CsvExporter;
 pub use self::json::JsonExporter;
 pub use self::markdown::MarkdownExporter;
 pub use self::svg::{Chart, SvgExporter};
@@ -99,9 +100,9 @@ pub fn all_exporters() -> Vec<Box<dyn Exporter>> {
             .map(|&chart| Box::new(SvgExporter::new(chart)) as _),
     );
     exporters.extend(
-        CsvTable::ALL
+        TableKind::ALL
             .iter()
-            .map(|&table| Box::new(CsvExporter::new(table)) as _),
+            .map(|&kind| Box::new(CsvExporter::new(kind)) as _),
     );
     exporters.push(Box::new(JsonExporter));
     exporters

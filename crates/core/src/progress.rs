@@ -1,11 +1,11 @@
-//! What every training loop in this crate reports, and how a caller can stop it.
+//! What every training loop reports, and how a caller can stop it.
 //!
-//! The loops know nothing about terminals: they call a [`ProgressSink`] after every
-//! update step, and the runner turns that into a Keras-style progress bar. A sink must be
-//! cheap (a step of the fast loops takes a few microseconds); it should throttle its own
-//! drawing.
+//! The loops know nothing about terminals: they call a [`ProgressSink`] after every update
+//! step (or every chunk of steps, for a fused step that runs thousands in one operation), and
+//! the runner turns that into a Keras-style progress bar. A sink must be cheap (a step of the
+//! fast loops takes a few microseconds); it should throttle its own drawing.
 
-/// Where a training epoch is, reported after each update step.
+/// Where a training epoch is, reported after each update step or chunk of steps.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Progress {
     /// The epoch being trained, counted from 1.

@@ -1,6 +1,35 @@
-//! CPU time and peak memory of this process, as `%%time` and `getrusage` report them.
+//! Facts about the machine the replay runs on, and this process's CPU time and peak memory
+//! as `%%time` and `getrusage` report them.
 
+use std::num::NonZeroUsize;
 use std::time::Duration;
+
+/// The host's logical cores as the OS reports them (1 when unknown).
+pub fn host_cores() -> usize {
+    std::thread::available_parallelism().map_or(1, NonZeroUsize::get)
+}
+
+/// The host's RAM in bytes (from /proc/meminfo), where the OS tells.
+pub fn host_memory_bytes() -> Option<u64> {
+    let info = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = info.lines().find(|line| line.starts_with("MemTotal:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
+}
+
+/// The CPU's model name (from /proc/cpuinfo on Linux), or the architecture when unknown.
+pub fn cpu_model() -> String {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|info| {
+            info.lines()
+                .find(|line| line.starts_with("model name"))
+                .and_then(|line| line.split_once(':'))
+                .map(|(_, name)| name.split_whitespace().collect::<Vec<_>>().join(" "))
+        })
+        .filter(|name| !name.is_empty())
+        .unwrap_or_else(|| std::env::consts::ARCH.to_string())
+}
 
 /// A snapshot of the process's resource usage.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
@@ -53,6 +82,12 @@ impl Usage {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn host_facts_are_never_empty() {
+        assert!(!cpu_model().is_empty());
+        assert!(host_cores() >= 1);
+    }
 
     #[test]
     fn busy_work_shows_up_as_user_time_and_memory_as_rss() {

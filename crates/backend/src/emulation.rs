@@ -1,0 +1,265 @@
+//! How a configuration's hardware is imitated for one run: which device and step, how many
+//! threads, and how the GPU share is enforced; decided once, recorded in the results.
+
+use replay_core::{BackendKind, GpuShare, Implementation, Name, Step, StepKind};
+
+use crate::Device;
+use crate::device::{BackendError, DeviceFacts, open};
+use crate::threads::ThreadPool;
+use crate::throttle::{MemoryCap, SystemClock, Throttle};
+
+/// The `backend` column of the hand-written rule, which uses no Burn backend.
+pub const PLAIN_RUST: &str = "plain-rust";
+
+/// Steps between two checks of the device's memory against the cap.
+const MEMORY_CHECK_EVERY: usize = 256;
+
+/// What a run asks of the emulation.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct EmulationSpec {
+    /// The implementation to train.
+    pub implementation: Implementation,
+    /// The backend of the Burn MLP (unused by the hand-written rule).
+    pub backend: BackendKind,
+    /// How the Burn MLP takes its steps.
+    pub step: Step,
+    /// CPU threads asked for (the configuration's vCPUs).
+    pub threads: usize,
+    /// The share of a GPU the configuration has.
+    pub gpu_share: Option<GpuShare>,
+}
+
+/// The step a run takes: the hand-written rule's fast loop, the fused operation, or Burn's
+/// autodiff with the variant that suits the backend (on a CPU, only the lit pixels' weight
+/// rows go through the graph, about 0.8 of the dense step's time; a GPU launches a kernel
+/// per operation whatever its size, and the extra gather and scatter made a step about 1.5
+/// times slower on wgpu, so GPUs take the dense step, as Keras does).
+pub fn step_kind(implementation: Implementation, step: Step, backend: BackendKind) -> StepKind {
+    match (implementation, step) {
+        (Implementation::Manual, _) => StepKind::Fast,
+        (Implementation::Burn, Step::Fused) => StepKind::Fused,
+        (Implementation::Burn, Step::Autodiff) if backend.is_gpu() => StepKind::Dense,
+        (Implementation::Burn, Step::Autodiff) => StepKind::LitPixels,
+    }
+}
+
+/// The emulated hardware of one run, opened once and shared by its repeats.
+#[derive(Debug)]
+pub struct Emulation {
+    /// The Burn device and what it is; `None` for the hand-written rule (plain Rust).
+    device: Option<(Device, DeviceFacts)>,
+    pool: ThreadPool,
+    step: StepKind,
+    gpu_share: Option<GpuShare>,
+    /// Whether the GPU share is enforced by the duty-cycle throttle.
+    throttled: bool,
+    memory_cap: Option<MemoryCap>,
+}
+
+impl Emulation {
+    /// Opens the device (the Burn MLP only) and the thread pool. A step that runs on one CPU
+    /// thread (the hand-written rule, the fused step on a CPU backend) gets a pool of one, so
+    /// that the results say what was used.
+    pub fn open(spec: &EmulationSpec) -> Result<Self, BackendError> {
+        let step = step_kind(spec.implementation, spec.step, spec.backend);
+        let device = match spec.implementation {
+            Implementation::Burn => Some(open(spec.backend)?),
+            Implementation::Manual => None,
+        };
+        let sequential =
+            step == StepKind::Fast || (step == StepKind::Fused && !spec.backend.is_gpu());
+        let pool = if sequential {
+            ThreadPool::sequential(spec.threads)
+        } else {
+            ThreadPool::new(spec.threads)
+        }
+        .map_err(|e| BackendError::Threads {
+            threads: spec.threads,
+            detail: e.to_string(),
+        })?;
+        let share = spec.gpu_share.filter(|s| !s.is_whole());
+        let throttled = share.is_some() && device.is_some() && spec.backend.is_gpu();
+        let memory_cap = match (share, &device) {
+            (Some(share), Some((_, facts))) if throttled => {
+                facts.memory_bytes.map(|bytes| MemoryCap::new(share, bytes))
+            }
+            _ => None,
+        };
+        Ok(Self {
+            device,
+            pool,
+            step,
+            gpu_share: spec.gpu_share,
+            throttled,
+            memory_cap,
+        })
+    }
+
+    /// The Burn device; `None` for the hand-written rule.
+    pub fn device(&self) -> Option<&Device> {
+        self.device.as_ref().map(|(device, _)| device)
+    }
+
+    /// The `backend` column: the backend's name, or [`PLAIN_RUST`] for the hand-written rule.
+    pub fn backend_label(&self) -> &'static str {
+        self.device
+            .as_ref()
+            .map_or(PLAIN_RUST, |(_, facts)| facts.backend.name())
+    }
+
+    /// The `device` column: the adapter's name, or `cpu`.
+    pub fn adapter(&self) -> &str {
+        self.device
+            .as_ref()
+            .map_or("cpu", |(_, facts)| facts.adapter.as_str())
+    }
+
+    /// The step the run takes.
+    pub fn step(&self) -> StepKind {
+        self.step
+    }
+
+    /// The thread pool the run trains in.
+    pub fn pool(&self) -> &ThreadPool {
+        &self.pool
+    }
+
+    /// The share of a GPU emulated, if the configuration has one.
+    pub fn gpu_share(&self) -> Option<GpuShare> {
+        self.gpu_share
+    }
+
+    /// How the GPU share is enforced, for the `throttle_method` column: `duty-cycle` (and
+    /// `+ memory cap` where the device's memory is known), `none (runs on the CPU)` for a
+    /// share the run cannot use, or `none`.
+    pub fn throttle_method(&self) -> String {
+        match (self.throttled, self.memory_cap.is_some()) {
+            (true, true) => format!("{} + memory cap", Throttle::<SystemClock>::METHOD),
+            (true, false) => Throttle::<SystemClock>::METHOD.to_string(),
+            (false, _) if self.gpu_share.is_some_and(|s| !s.is_whole()) => {
+                "none (runs on the CPU)".to_string()
+            }
+            (false, _) => "none".to_string(),
+        }
+    }
+
+    /// A fresh guard for one epoch: call [`EpochGuard::after_steps`] after every step or chunk.
+    pub fn epoch_guard(&self) -> EpochGuard<'_> {
+        EpochGuard {
+            device: self.device(),
+            throttle: self.gpu_share.filter(|_| self.throttled).map(Throttle::new),
+            memory_cap: self.memory_cap,
+            next_check: 1,
+        }
+    }
+}
+
+/// Enforces an [`Emulation`]'s GPU share during one epoch.
+#[derive(Debug)]
+pub struct EpochGuard<'a> {
+    device: Option<&'a Device>,
+    throttle: Option<Throttle>,
+    memory_cap: Option<MemoryCap>,
+    next_check: usize,
+}
+
+impl EpochGuard<'_> {
+    /// After the epoch's steps up to `step` (counted from 1): synchronises the device and idles
+    /// for the throttle, and checks the device's memory against the cap every 256 steps.
+    pub fn after_steps(&mut self, step: usize) -> Result<(), BackendError> {
+        let Some(device) = self.device else {
+            return Ok(());
+        };
+        if let Some(throttle) = self.throttle.as_mut() {
+            device
+                .sync()
+                .map_err(|e| BackendError::Device(e.to_string()))?;
+            throttle.after_step();
+        }
+        if let Some(cap) = &self.memory_cap
+            && step >= self.next_check
+        {
+            self.next_check = step + MEMORY_CHECK_EVERY;
+            if let Some(usage) = device.memory_pool_usage() {
+                cap.check(usage.bytes_reserved)
+                    .map_err(|e| BackendError::Device(e.to_string()))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Restarts the throttle's busy-time measurement (call right before the first step).
+    pub fn start(&mut self) {
+        if let Some(throttle) = self.throttle.as_mut() {
+            throttle.start();
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn spec(implementation: Implementation, backend: BackendKind) -> EmulationSpec {
+        EmulationSpec {
+            implementation,
+            backend,
+            step: Step::Fused,
+            threads: 4,
+            gpu_share: Some(GpuShare::new(0.125).unwrap()),
+        }
+    }
+
+    #[test]
+    fn each_implementation_and_backend_takes_its_step() {
+        use BackendKind::{Flex, Ndarray, Wgpu};
+        use Implementation::{Burn, Manual};
+        for backend in [Flex, Ndarray, Wgpu] {
+            assert_eq!(step_kind(Burn, Step::Fused, backend), StepKind::Fused);
+            assert_eq!(step_kind(Manual, Step::Autodiff, backend), StepKind::Fast);
+        }
+        assert_eq!(step_kind(Burn, Step::Autodiff, Flex), StepKind::LitPixels);
+        assert_eq!(
+            step_kind(Burn, Step::Autodiff, Ndarray),
+            StepKind::LitPixels
+        );
+        assert_eq!(step_kind(Burn, Step::Autodiff, Wgpu), StepKind::Dense);
+    }
+
+    #[test]
+    fn the_hand_written_rule_runs_on_one_cpu_thread_unthrottled() {
+        let emulation = Emulation::open(&spec(Implementation::Manual, BackendKind::Wgpu)).unwrap();
+        assert!(emulation.device().is_none());
+        assert_eq!(emulation.backend_label(), PLAIN_RUST);
+        assert_eq!(emulation.adapter(), "cpu");
+        assert_eq!(
+            (emulation.pool().requested(), emulation.pool().used()),
+            (4, 1)
+        );
+        assert_eq!(emulation.throttle_method(), "none (runs on the CPU)");
+        assert_eq!(emulation.step(), StepKind::Fast);
+    }
+
+    #[cfg(feature = "flex")]
+    #[test]
+    fn a_cpu_backend_ignores_the_gpu_share_and_says_so() {
+        let mut s = spec(Implementation::Burn, BackendKind::Flex);
+        let emulation = Emulation::open(&s).unwrap();
+        assert_eq!(emulation.backend_label(), "flex");
+        assert_eq!(emulation.throttle_method(), "none (runs on the CPU)");
+        assert_eq!(
+            emulation.pool().used(),
+            1,
+            "the fused CPU step is sequential"
+        );
+        s.step = Step::Autodiff;
+        s.gpu_share = None;
+        let emulation = Emulation::open(&s).unwrap();
+        assert_eq!(emulation.throttle_method(), "none");
+        assert_eq!(emulation.pool().used(), 4.min(crate::host_cores()));
+        let mut guard = emulation.epoch_guard();
+        guard.start();
+        assert!(guard.after_steps(1).is_ok());
+    }
+}

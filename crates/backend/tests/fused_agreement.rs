@@ -1,0 +1,121 @@
+//! The fused training operation gives the same parameters and scores on every compiled
+//! backend (flex, ndarray, and wgpu on lavapipe in CI), chunk by chunk.
+
+#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
+
+use burn::prelude::*;
+use replay_backend::fused::{self, Params, StepScores, TrainingSet};
+use replay_backend::{BackendKind, compiled_backends};
+use replay_core::SplitMix64;
+
+/// `n` images like MNIST's to the step (a fifth of the pixels lit), labels 0-9.
+fn images(n: usize) -> (Vec<u8>, Vec<u8>) {
+    let mut rng = SplitMix64::new(7);
+    let pixels = (0..n * 784)
+        .map(|_| match rng.below(10) {
+            0 => 255,
+            1 => rng.below(256) as u8,
+            _ => 0,
+        })
+        .collect();
+    (pixels, (0..n).map(|_| rng.below(10) as u8).collect())
+}
+
+/// Training images.
+const N: usize = 1200;
+
+fn params(device: &Device) -> Params {
+    let values = |n: usize, scale: f32, phase: f32| -> Vec<f32> {
+        (0..n)
+            .map(|i| ((i as f32 * 0.7 + phase).sin()) * scale)
+            .collect()
+    };
+    Params {
+        hidden_weight: Tensor::from_data(
+            TensorData::new(values(784 * 28, 0.08, 0.1), [784, 28]),
+            device,
+        ),
+        hidden_bias: Tensor::from_data(TensorData::new(values(28, 0.1, 0.2), [28]), device),
+        output_weight: Tensor::from_data(TensorData::new(values(280, 0.4, 0.3), [28, 10]), device),
+        output_bias: Tensor::from_data(TensorData::new(values(10, 0.1, 0.4), [10]), device),
+    }
+}
+
+/// Parameters (flattened) and scores after `chunks` calls of `steps` steps each.
+fn train(
+    kind: BackendKind,
+    batch: usize,
+    steps: usize,
+    chunks: usize,
+) -> (Vec<Vec<f32>>, StepScores) {
+    let (device, _) = replay_backend::open(kind).unwrap();
+    let (pixels, labels) = images(N);
+    let set = TrainingSet::upload(&pixels, &labels, &device);
+    let order: Vec<usize> = (0..N).rev().collect();
+    let order = set.order(&order);
+    let mut p = params(&device);
+    let mut all = StepScores {
+        losses: Vec::new(),
+        correct: Vec::new(),
+    };
+    for chunk in 0..chunks {
+        let (next, scores) =
+            fused::sgd_steps(p, &set, &order, 0.5, batch, chunk * steps, steps).unwrap();
+        p = next;
+        all.losses.extend(scores.losses);
+        all.correct.extend(scores.correct);
+    }
+    let read2 = |t: Tensor<2>| t.reshape([-1]).try_to_vec_as::<f32>().unwrap();
+    let read1 = |t: Tensor<1>| t.try_to_vec_as::<f32>().unwrap();
+    let flat = vec![
+        read2(p.hidden_weight),
+        read1(p.hidden_bias),
+        read2(p.output_weight),
+        read1(p.output_bias),
+    ];
+    (flat, all)
+}
+
+#[test]
+fn every_backend_takes_the_same_fused_steps() {
+    // 1,000 steps in one call: past llvmpipe's loop limit, where a kernel that looped over
+    // pixels stopped after 585 steps.
+    for (batch, steps, chunks) in [(1, 1000, 1), (1, 1, 1), (1, 5, 3), (3, 4, 2), (5, 13, 1)] {
+        let reference = train(BackendKind::Flex, batch, steps, chunks);
+        assert_eq!(reference.1.losses.len(), steps * chunks);
+        for kind in compiled_backends().into_iter().skip(1) {
+            let other = train(kind, batch, steps, chunks);
+            let names = [
+                "hidden.weight",
+                "hidden.bias",
+                "output.weight",
+                "output.bias",
+            ];
+            for (name, (a, b)) in names.iter().zip(reference.0.iter().zip(&other.0)) {
+                let worst = a
+                    .iter()
+                    .zip(b)
+                    .map(|(x, y)| (x - y).abs())
+                    .fold(0.0f32, f32::max);
+                assert!(
+                    worst <= 1e-5,
+                    "{kind}, batch {batch}, {steps} x {chunks} steps: {name} differs by {worst}"
+                );
+            }
+            let worst = reference
+                .1
+                .losses
+                .iter()
+                .zip(&other.1.losses)
+                .map(|(x, y)| (x - y).abs())
+                .fold(0.0f32, f32::max);
+            assert!(
+                worst <= 1e-5,
+                "{kind}: losses differ by {worst}: {:?} vs {:?}",
+                reference.1.losses,
+                other.1.losses
+            );
+            assert_eq!(reference.1.correct, other.1.correct, "{kind}");
+        }
+    }
+}

@@ -1,0 +1,27 @@
+//! The vocabulary every crate of the replay shares, defined once.
+//!
+//! - [`Name`]: enumerations whose values have one spelling in configuration files, flags,
+//!   result CSVs and messages, parsed the same way everywhere (trimmed, case-insensitive) by
+//!   [`parse_name`]: [`BackendKind`], [`Implementation`], [`Order`], [`Step`], [`StepKind`].
+//! - [`GpuShare`]: a validated fraction of a GPU, in [1/1024, 1].
+//! - [`Order::indices`] and [`SplitMix64`]: the visiting order of an epoch, replayable from a
+//!   seed on every platform.
+//! - [`Progress`], [`ProgressSink`], [`EpochStats`], [`Evaluation`]: what a training loop
+//!   reports, and how its caller stops it.
+//!
+//! This crate depends on nothing heavy, so the configuration and report crates can use it
+//! without building Burn.
+
+mod name;
+mod order;
+mod progress;
+mod share;
+
+#[cfg(feature = "clap")]
+pub use name::NameParser;
+pub use name::{
+    BackendKind, Implementation, Name, Order, Step, StepKind, UnknownNameError, parse_name,
+};
+pub use order::SplitMix64;
+pub use progress::{Control, EpochStats, Evaluation, Progress, ProgressSink, Silent};
+pub use share::{GpuShare, InvalidShareError};

@@ -1,0 +1,349 @@
+//! The report's tables, defined once: [`tables`] builds them from a [`Report`], and every
+//! exporter renders the same tables in its own way (Markdown rounds numbers and folds the
+//! settings into one column; CSV writes every column in full precision).
+
+use crate::report::{GroupReport, Report, Stats, setup};
+
+/// One cell of a table.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cell {
+    /// Text as it is.
+    Text(String),
+    /// A count.
+    Count(u64),
+    /// A measurement in the column's unit.
+    Number(f64),
+    /// A fraction in [0, 1] (an accuracy): a percentage in text.
+    Fraction(f64),
+    /// A difference, written with its sign in text (`+0.08`).
+    Signed(f64),
+    /// Median, min and max over runs: one column in text, three (`_median`, `_min`, `_max`)
+    /// in CSV.
+    Spread(Stats),
+    /// No value.
+    Missing,
+}
+
+impl Cell {
+    fn number(value: Option<f64>) -> Cell {
+        value.map_or(Cell::Missing, Cell::Number)
+    }
+
+    fn fraction(value: Option<f64>) -> Cell {
+        value.map_or(Cell::Missing, Cell::Fraction)
+    }
+
+    fn spread(value: Option<Stats>) -> Cell {
+        value.map_or(Cell::Missing, Cell::Spread)
+    }
+}
+
+/// Where a column is shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Show {
+    /// In every rendering.
+    Always,
+    /// Only where every detail is wanted (CSV, for other tools).
+    Detail,
+    /// Only in text meant for people (a summary of detail columns).
+    Summary,
+}
+
+/// A column: its machine name (with its unit, as CSV headers), its title for people, and
+/// where it is shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Column {
+    /// The CSV name, unit included (`wall_s`).
+    pub key: &'static str,
+    /// The title in text (`wall time, s`).
+    pub title: &'static str,
+    /// Where it is shown.
+    pub show: Show,
+    /// Whether its cells are [`Cell::Spread`]s (or missing): CSV gives it three columns.
+    pub spread: bool,
+}
+
+const fn always(key: &'static str, title: &'static str) -> Column {
+    Column {
+        key,
+        title,
+        show: Show::Always,
+        spread: false,
+    }
+}
+
+const fn detail(key: &'static str) -> Column {
+    Column {
+        key,
+        title: key,
+        show: Show::Detail,
+        spread: false,
+    }
+}
+
+const fn spread(key: &'static str, title: &'static str, show: Show) -> Column {
+    Column {
+        key,
+        title,
+        show,
+        spread: true,
+    }
+}
+
+/// Which of the report's tables.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TableKind {
+    /// One row per group and epoch number: wall and CPU time, throughput, accuracy.
+    Epochs,
+    /// One row per group: runs, cost and memory.
+    Groups,
+    /// One row per study figure and matching group: the replay beside the study.
+    Study,
+}
+
+impl TableKind {
+    /// Every table, in report order.
+    pub const ALL: [TableKind; 3] = [TableKind::Epochs, TableKind::Groups, TableKind::Study];
+
+    /// A short machine name (`epochs`): the CSV file is `report-<name>.csv`.
+    pub fn name(self) -> &'static str {
+        match self {
+            TableKind::Epochs => "epochs",
+            TableKind::Groups => "groups",
+            TableKind::Study => "study",
+        }
+    }
+}
+
+/// A table: its columns and its rows, each row one cell per column.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Table {
+    /// Which table.
+    pub kind: TableKind,
+    /// The columns.
+    pub columns: Vec<Column>,
+    /// The rows.
+    pub rows: Vec<Vec<Cell>>,
+}
+
+/// The columns that name a group, first in the epoch and group tables.
+const GROUP_COLUMNS: [Column; 14] = [
+    detail("label"),
+    always("config", "configuration"),
+    detail("platform"),
+    always("implementation", "implementation"),
+    always("step", "step"),
+    always("backend", "backend"),
+    Column {
+        key: "setup",
+        title: "setup",
+        show: Show::Summary,
+        spread: false,
+    },
+    detail("order"),
+    detail("init_weights"),
+    detail("threads_requested"),
+    detail("threads_used"),
+    detail("gpu_share"),
+    detail("batch_size"),
+    detail("samples"),
+];
+
+fn group_cells(g: &GroupReport) -> Vec<Cell> {
+    vec![
+        Cell::Text(g.label.clone()),
+        Cell::Text(g.config.clone()),
+        Cell::Text(g.platform.clone()),
+        Cell::Text(g.implementation.clone()),
+        Cell::Text(g.step.clone()),
+        Cell::Text(g.backend.clone()),
+        Cell::Text(setup(g)),
+        Cell::Text(g.order.clone()),
+        Cell::Text(g.init_weights.clone()),
+        Cell::Count(g.threads_requested.into()),
+        Cell::Count(g.threads_used.into()),
+        Cell::number(g.gpu_share),
+        Cell::Count(g.batch_size.into()),
+        Cell::Count(g.samples),
+    ]
+}
+
+/// The report's tables, in [`TableKind::ALL`]'s order.
+pub fn tables(report: &Report) -> Vec<Table> {
+    TableKind::ALL
+        .iter()
+        .map(|&kind| table(kind, report))
+        .collect()
+}
+
+/// One of the report's tables.
+pub fn table(kind: TableKind, report: &Report) -> Table {
+    let (own, rows): (Vec<Column>, Vec<Vec<Cell>>) = match kind {
+        TableKind::Epochs => (
+            vec![
+                always("epoch", "epoch"),
+                always("runs", "runs"),
+                spread("wall_s", "wall time, s", Show::Always),
+                always("user_s_median", "user, s"),
+                always("sys_s_median", "sys, s"),
+                always("samples_per_s_median", "samples/s"),
+                always("test_accuracy_median", "test accuracy"),
+                detail("test_loss_median"),
+            ],
+            report
+                .groups
+                .iter()
+                .flat_map(|g| {
+                    g.epochs.iter().map(move |e| {
+                        let mut cells = group_cells(g);
+                        cells.extend([
+                            Cell::Count(e.epoch.into()),
+                            Cell::Count(e.wall_s.count as u64),
+                            Cell::Spread(e.wall_s),
+                            Cell::Number(e.user_s),
+                            Cell::Number(e.sys_s),
+                            Cell::Number(e.samples_per_s),
+                            Cell::fraction(e.test_accuracy),
+                            Cell::number(e.test_loss),
+                        ]);
+                        cells
+                    })
+                })
+                .collect(),
+        ),
+        TableKind::Groups => (
+            vec![
+                detail("devices"),
+                always("runs", "runs"),
+                always("complete_runs", "complete runs"),
+                always("epochs_per_run_median", "epochs per run"),
+                spread("wall_s", "wall_s", Show::Detail),
+                spread("peak_rss_mib", "peak memory, MiB", Show::Always),
+                always("ram_gb", "RAM, GB"),
+                always("ram_exceeded_runs", "runs over RAM"),
+                always("billing", "billing"),
+                always("currency", "currency"),
+                spread("cost_per_run", "cost per run", Show::Always),
+                always("cost_background_per_run_median", "in background mode"),
+                always("cost_per_1000_epochs", "per 1,000 epochs"),
+            ],
+            report
+                .groups
+                .iter()
+                .map(|g| {
+                    let mut cells = group_cells(g);
+                    cells.extend([
+                        Cell::Text(g.devices.join("; ")),
+                        Cell::Count(g.runs as u64),
+                        Cell::Count(g.complete_runs as u64),
+                        g.epochs_per_run
+                            .map_or(Cell::Missing, |s| Cell::Count(s.median.round() as u64)),
+                        Cell::Spread(g.wall_s),
+                        Cell::Spread(g.peak_rss_mib),
+                        Cell::Number(g.ram_gb),
+                        Cell::Count(g.ram_exceeded_runs as u64),
+                        Cell::Text(g.billing.clone()),
+                        Cell::Text(g.currency.clone()),
+                        Cell::spread(g.cost_per_run),
+                        Cell::number(g.cost_background_per_run.map(|s| s.median)),
+                        Cell::Number(g.cost_per_1000_epochs),
+                    ]);
+                    cells
+                })
+                .collect(),
+        ),
+        TableKind::Study => {
+            let columns = vec![
+                always("config", "configuration"),
+                always("implementation", "implementation"),
+                always("label", "replay"),
+                always("study_wall_s", "study wall time, s"),
+                always("replay_wall_s", "replay wall time, s"),
+                always("wall_ratio", "ratio"),
+                always("study_accuracy", "study accuracy"),
+                detail("accuracy_per_platform"),
+                always("replay_accuracy", "replay accuracy"),
+                always("replay_accuracy_epoch", "after epoch"),
+                detail("accuracy_ratio"),
+                always("accuracy_points", "difference, points"),
+                always("note", "note"),
+            ];
+            let rows = report
+                .study
+                .iter()
+                .map(|c| {
+                    let per_platform = if c.accuracy_per_platform {
+                        "true"
+                    } else {
+                        "false"
+                    };
+                    vec![
+                        Cell::Text(c.config.clone()),
+                        Cell::Text(c.implementation.clone()),
+                        c.label.clone().map_or(Cell::Missing, Cell::Text),
+                        Cell::number(c.study_wall_s),
+                        Cell::number(c.replay_wall_s),
+                        Cell::number(c.wall_ratio),
+                        Cell::fraction(c.study_accuracy),
+                        Cell::Text(per_platform.to_string()),
+                        Cell::fraction(c.replay_accuracy),
+                        c.replay_accuracy_epoch
+                            .map_or(Cell::Missing, |e| Cell::Count(e.into())),
+                        Cell::number(c.accuracy_ratio),
+                        c.accuracy_points.map_or(Cell::Missing, Cell::Signed),
+                        Cell::Text(c.note.clone().unwrap_or_default()),
+                    ]
+                })
+                .collect();
+            return Table {
+                kind,
+                columns,
+                rows,
+            };
+        }
+    };
+    Table {
+        kind,
+        columns: GROUP_COLUMNS.iter().copied().chain(own).collect(),
+        rows,
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::reader::ResultsSet;
+    use crate::report::tests::row;
+
+    #[test]
+    fn every_row_has_a_cell_per_column() {
+        let rows = vec![
+            row("r1", "g2.mig", "manual", 1, 120.0, 2.6, 0.92),
+            row("r1", "g2.mig", "manual", 2, 125.0, 2.7, 0.9382),
+            row("k1", "c1.32", "burn", 1, 46.0, 1.7664, 0.9127),
+        ];
+        let report = Report::build(
+            &ResultsSet {
+                rows,
+                ..ResultsSet::default()
+            },
+            &[],
+        );
+        let tables = tables(&report);
+        let counts: Vec<usize> = tables.iter().map(|t| t.rows.len()).collect();
+        assert_eq!(counts, [3, 2, 0]);
+        for table in &tables {
+            assert!(table.rows.iter().all(|r| r.len() == table.columns.len()));
+            let mut keys: Vec<&str> = table.columns.iter().map(|c| c.key).collect();
+            keys.sort_unstable();
+            keys.dedup();
+            assert_eq!(
+                keys.len(),
+                table.columns.len(),
+                "{:?}: unique keys",
+                table.kind
+            );
+        }
+    }
+}

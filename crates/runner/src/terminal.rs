@@ -1,0 +1,95 @@
+//! What a person sees during a run: the Keras-style progress line
+//! ([`replay_report::text::progress_line`]) on stderr while an epoch trains (only when stderr
+//! is a terminal, at most every 100 ms, and once more with the epoch's final figures), and the
+//! `%%time`-like summary of each epoch on stdout.
+
+use std::io::{IsTerminal, Write};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use replay_core::Progress;
+use replay_report::ResultRow;
+use replay_report::text::{epoch_summary, progress_line};
+use replay_session::Observer;
+
+const REDRAW: Duration = Duration::from_millis(100);
+
+/// The progress line of the epoch being trained, and the summary after it: the runner's
+/// [`Observer`].
+#[derive(Debug)]
+pub struct ProgressBar {
+    enabled: bool,
+    started: Instant,
+    last_draw: Option<Instant>,
+    last: Option<Progress>,
+}
+
+impl ProgressBar {
+    /// A bar that draws only when stderr is a terminal and `visible` is true.
+    pub fn new(visible: bool) -> Self {
+        Self {
+            enabled: visible && std::io::stderr().is_terminal(),
+            started: Instant::now(),
+            last_draw: None,
+            last: None,
+        }
+    }
+
+    /// Prints `Epoch i/n` and restarts the clock.
+    pub fn start_epoch(&mut self, epoch: usize, epochs: usize) {
+        if self.enabled {
+            eprintln!("Epoch {epoch}/{epochs}");
+        }
+        self.started = Instant::now();
+        self.last_draw = None;
+        self.last = None;
+    }
+
+    /// Records progress; redraws when 100 ms have passed since the last drawing.
+    pub fn update(&mut self, progress: &Progress) {
+        self.last = Some(*progress);
+        let now = Instant::now();
+        if self.enabled && self.last_draw.is_none_or(|t| now - t >= REDRAW) {
+            self.last_draw = Some(now);
+            self.draw(progress, false);
+        }
+    }
+
+    /// Draws the epoch's final state and ends the line.
+    pub fn finish(&mut self) {
+        if let (true, Some(progress)) = (self.enabled, self.last) {
+            self.draw(&progress, true);
+        }
+    }
+
+    fn draw(&self, progress: &Progress, last: bool) {
+        let line = progress_line(progress, self.started.elapsed());
+        let mut err = std::io::stderr().lock();
+        let end = if last { "\n" } else { "" };
+        let _ = write!(err, "\r{line}\x1b[K{end}");
+        let _ = err.flush();
+    }
+}
+
+impl Observer for ProgressBar {
+    fn results_upgraded(&mut self, path: &Path, rows: usize) {
+        eprintln!(
+            "upgraded '{}' to the current columns (added step, order, init_weights; {rows} rows \
+             kept, their new cells empty)",
+            path.display()
+        );
+    }
+
+    fn epoch_started(&mut self, epoch: usize, epochs: usize) {
+        self.start_epoch(epoch, epochs);
+    }
+
+    fn progress(&mut self, progress: &Progress) {
+        self.update(progress);
+    }
+
+    fn epoch_finished(&mut self, row: &ResultRow, epochs: usize) {
+        self.finish();
+        println!("{}", epoch_summary(row, epochs));
+    }
+}

@@ -1,0 +1,370 @@
+//! One replay of a configuration: the plan (the configuration's settings with the command
+//! line's overrides), the emulated hardware, the training loop epoch by epoch, and one result
+//! row appended per epoch.
+//!
+//! ```no_run
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use std::sync::atomic::AtomicBool;
+//! use replay_session::{Options, Plan, Session, Silent, Weights};
+//!
+//! let plan = Plan::resolve("configs/c14.toml".as_ref(), &Default::default(), Options::default())?;
+//! let mnist = plan.load_mnist()?;
+//! let session = Session::open(&plan, &mnist)?;
+//! let outcome = session.run(Weights::default(), &AtomicBool::new(false), &mut Silent)?;
+//! println!("{} s of training, rows in {}", outcome.wall_s, session.results().path().display());
+//! # Ok(())
+//! # }
+//! ```
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Instant, SystemTime};
+
+use replay_backend::{BackendError, Emulation, EmulationSpec, EpochGuard, Usage, host};
+use replay_core::{Control, Progress, ProgressSink};
+use replay_mnist::{Locator, Mnist, MnistError};
+use replay_model::{ModelError, NetworkSpec, Samples};
+use replay_platform::{Config, ConfigError, Overrides, RunSettings};
+use replay_report::{EpochFacts, ResultRow, ResultsFile, RunFacts, WriteError};
+
+/// Why a session could not start or finish.
+#[derive(Debug, thiserror::Error)]
+pub enum SessionError {
+    /// The configuration file.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The device, the threads or the emulation.
+    #[error(transparent)]
+    Backend(#[from] BackendError),
+    /// MNIST.
+    #[error(transparent)]
+    Mnist(#[from] MnistError),
+    /// The network: weights files, the device during training.
+    #[error(transparent)]
+    Model(#[from] ModelError),
+    /// The results file.
+    #[error(transparent)]
+    Results(#[from] WriteError),
+    /// A split's pixels and labels disagree (a loaded split never does).
+    #[error("an MNIST split's pixels and labels disagree")]
+    Split,
+    /// An epoch failed; its row is in the results, marked `failed`.
+    #[error("{source} (the epoch's row is marked 'failed' in '{}')", .path.display())]
+    EpochFailed {
+        /// What failed.
+        source: BackendError,
+        /// The results file.
+        path: PathBuf,
+    },
+}
+
+/// What only the command line says about a run (the configuration file says the rest).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Options {
+    /// Train on the first N training images only.
+    pub limit: Option<usize>,
+    /// Bill at the platform's background rate where it has one.
+    pub background: bool,
+    /// The MNIST folder given on the command line.
+    pub data_dir: Option<PathBuf>,
+    /// The folder of the result CSVs.
+    pub out: PathBuf,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            limit: None,
+            background: false,
+            data_dir: None,
+            out: PathBuf::from("results"),
+        }
+    }
+}
+
+/// Everything a run needs: the configuration, its settings with the overrides applied, and the
+/// command line's options.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// The configuration file.
+    pub config_path: PathBuf,
+    /// The parsed configuration.
+    pub config: Config,
+    /// Its `[run]` settings with the overrides applied.
+    pub settings: RunSettings,
+    /// The command line's options.
+    pub options: Options,
+}
+
+impl Plan {
+    /// Reads `config_path` and applies `overrides` on top of its `[run]` settings.
+    pub fn resolve(
+        config_path: &Path,
+        overrides: &Overrides,
+        options: Options,
+    ) -> Result<Self, SessionError> {
+        let config = Config::load(config_path)?;
+        Ok(Self {
+            config_path: config_path.to_path_buf(),
+            settings: config.run.clone().with(overrides),
+            options,
+            config,
+        })
+    }
+
+    /// What the plan asks of the emulated hardware.
+    pub fn emulation(&self) -> EmulationSpec {
+        let s = &self.settings;
+        EmulationSpec {
+            implementation: s.implementation,
+            backend: s.backend,
+            step: s.step,
+            threads: s.threads,
+            gpu_share: s.gpu_share,
+        }
+    }
+
+    /// Loads MNIST as the runner finds it, applying the training-image limit.
+    pub fn load_mnist(&self) -> Result<Mnist, SessionError> {
+        let mut mnist = Locator::from_env()
+            .with_data_dir(self.options.data_dir.clone())
+            .load()?;
+        if let Some(limit) = self.options.limit {
+            mnist.train = mnist.train.limit(limit);
+        }
+        Ok(mnist)
+    }
+}
+
+/// Where a session reports what it does; every method does nothing unless implemented.
+pub trait Observer: Send {
+    /// The results file was upgraded from an older header, carrying `rows` rows over.
+    fn results_upgraded(&mut self, _path: &Path, _rows: usize) {}
+    /// Epoch `epoch` of `epochs` starts.
+    fn epoch_started(&mut self, _epoch: usize, _epochs: usize) {}
+    /// Training progressed (after every step or chunk of steps).
+    fn progress(&mut self, _progress: &Progress) {}
+    /// An epoch ended and its row was written.
+    fn epoch_finished(&mut self, _row: &ResultRow, _epochs: usize) {}
+}
+
+/// An observer that reports nothing.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Silent;
+
+impl Observer for Silent {}
+
+/// The weights files of a run: where to start from and where to save the trained network.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Weights<'a> {
+    /// `--init-weights`.
+    pub init: Option<&'a Path>,
+    /// `--save-weights`.
+    pub save: Option<&'a Path>,
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Outcome {
+    /// Wall seconds of training, all epochs together (evaluation excluded).
+    pub wall_s: f64,
+    /// True when the stop flag ended it early.
+    pub interrupted: bool,
+}
+
+/// A plan ready to run: its emulated hardware opened, MNIST loaded, its results file checked.
+#[derive(Debug)]
+pub struct Session<'a> {
+    plan: &'a Plan,
+    mnist: &'a Mnist,
+    emulation: Emulation,
+    results: ResultsFile,
+}
+
+impl<'a> Session<'a> {
+    /// Opens the emulated hardware and the results file (upgrading an older header; a foreign
+    /// one is an error before any training).
+    pub fn open(plan: &'a Plan, mnist: &'a Mnist) -> Result<Self, SessionError> {
+        Self::open_observed(plan, mnist, &mut Silent)
+    }
+
+    /// [`Session::open`], telling `observer` about an upgraded results file.
+    pub fn open_observed(
+        plan: &'a Plan,
+        mnist: &'a Mnist,
+        observer: &mut dyn Observer,
+    ) -> Result<Self, SessionError> {
+        let emulation = Emulation::open(&plan.emulation())?;
+        let results = ResultsFile::open(&plan.options.out, &plan.config.name)?;
+        if let Some(rows) = results.upgraded_rows() {
+            observer.results_upgraded(results.path(), rows);
+        }
+        Ok(Self {
+            plan,
+            mnist,
+            emulation,
+            results,
+        })
+    }
+
+    /// The results file rows go to.
+    pub fn results(&self) -> &ResultsFile {
+        &self.results
+    }
+
+    /// The emulated hardware.
+    pub fn emulation(&self) -> &Emulation {
+        &self.emulation
+    }
+
+    /// Trains the plan's network once, appending a row per epoch; stops after the current
+    /// step when `stop` is set.
+    pub fn run(
+        &self,
+        weights: Weights<'_>,
+        stop: &AtomicBool,
+        observer: &mut dyn Observer,
+    ) -> Result<Outcome, SessionError> {
+        let (train, test) = (samples(&self.mnist.train)?, samples(&self.mnist.test)?);
+        let s = &self.plan.settings;
+        let mut network = replay_model::network(&NetworkSpec {
+            step: self.emulation.step(),
+            device: self.emulation.device(),
+            seed: s.seed,
+            learning_rate: s.learning_rate,
+            batch_size: s.batch_size as usize,
+            init_weights: weights.init,
+        })?;
+        let run = self.run_facts(weights.init)?;
+        let mut bill = self.plan.config.pricing.bill(self.plan.options.background);
+        let (pool, epochs) = (self.emulation.pool(), s.epochs as usize);
+        let mut outcome = Outcome::default();
+        for epoch in 1..=epochs {
+            observer.epoch_started(epoch, epochs);
+            let mut sink = Sink {
+                guard: self.emulation.epoch_guard(),
+                observer: &mut *observer,
+                stop,
+                failure: None,
+            };
+            sink.guard.start();
+            let (before, clock) = (Usage::now(), Instant::now());
+            let stats = pool.install(|| network.train_epoch(train, s.order, epoch, &mut sink))?;
+            let (wall_s, used) = (clock.elapsed().as_secs_f64(), Usage::now().since(&before));
+            let failure = sink.failure.take();
+            let evaluation = match (stats.completed, &failure) {
+                (true, None) => {
+                    let network = &mut network;
+                    Some(pool.install(move || network.evaluate(test))?)
+                }
+                _ => None,
+            };
+            let row = ResultRow::new(
+                &run,
+                &EpochFacts {
+                    stats,
+                    evaluation,
+                    wall_s,
+                    user_s: used.user.as_secs_f64(),
+                    sys_s: used.sys.as_secs_f64(),
+                    peak_rss_mib: used.peak_rss_mib,
+                    cost: bill.charge(wall_s),
+                    failed: failure.is_some(),
+                },
+            );
+            self.results.append(&row)?;
+            if let Some(source) = failure {
+                let path = self.results.path().to_path_buf();
+                return Err(SessionError::EpochFailed { source, path });
+            }
+            observer.epoch_finished(&row, epochs);
+            outcome.wall_s += wall_s;
+            if !stats.completed {
+                outcome.interrupted = true;
+                return Ok(outcome);
+            }
+        }
+        if let Some(path) = weights.save {
+            network.save_weights(path)?;
+        }
+        Ok(outcome)
+    }
+
+    /// What every row of a run shares.
+    fn run_facts(&self, init: Option<&Path>) -> Result<RunFacts, SessionError> {
+        let (plan, emulation, s) = (self.plan, &self.emulation, &self.plan.settings);
+        let started = SystemTime::now();
+        let unix_s = started
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        Ok(RunFacts {
+            run_id: format!("{unix_s}-{}-{}", std::process::id(), next_run()),
+            started_utc: humantime::format_rfc3339_seconds(started).to_string(),
+            config: plan.config.name.clone(),
+            platform: plan.config.platform.clone(),
+            implementation: s.implementation.to_string(),
+            step: emulation.step().to_string(),
+            order: s.order.to_string(),
+            init_weights: match init {
+                Some(path) => replay_model::weights_file_id(path)?,
+                None => "seeded".to_string(),
+            },
+            backend: emulation.backend_label().to_string(),
+            device: emulation.adapter().to_string(),
+            threads_requested: emulation.pool().requested() as u32,
+            threads_used: emulation.pool().used() as u32,
+            gpu_share: emulation.gpu_share().map(|share| share.get()),
+            throttle_method: emulation.throttle_method(),
+            ram_gb: plan.config.hardware.ram_gb,
+            batch_size: s.batch_size as u32,
+            learning_rate: s.learning_rate,
+            seed: s.seed,
+            host_cpu: host::cpu_model(),
+            host_cores: host::host_cores() as u32,
+            version: version(),
+        })
+    }
+}
+
+/// The runs this process has started, counted from 1: with the start time and the process id,
+/// it makes every run's id unique, however many runs a sweep starts in one second.
+fn next_run() -> u64 {
+    static RUNS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    RUNS.fetch_add(1, Ordering::Relaxed) + 1
+}
+
+/// A split as the training loops borrow it.
+fn samples(split: &replay_mnist::Split) -> Result<Samples<'_>, SessionError> {
+    Samples::new(split.pixels(), split.labels()).ok_or(SessionError::Split)
+}
+
+/// This tool's version: the crate version and, when built from a git checkout, the commit.
+pub fn version() -> String {
+    match option_env!("REPLAY_GIT_COMMIT") {
+        Some(commit) if !commit.is_empty() => format!("{} ({commit})", env!("CARGO_PKG_VERSION")),
+        _ => env!("CARGO_PKG_VERSION").to_string(),
+    }
+}
+
+/// A training loop's sink: the emulation's guard, the observer, the stop flag.
+struct Sink<'a> {
+    guard: EpochGuard<'a>,
+    observer: &'a mut dyn Observer,
+    stop: &'a AtomicBool,
+    failure: Option<BackendError>,
+}
+
+impl ProgressSink for Sink<'_> {
+    fn on_progress(&mut self, progress: &Progress) -> Control {
+        if let Err(e) = self.guard.after_steps(progress.step) {
+            self.failure = Some(e);
+            return Control::Stop;
+        }
+        self.observer.progress(progress);
+        if self.stop.load(Ordering::Relaxed) {
+            Control::Stop
+        } else {
+            Control::Continue
+        }
+    }
+}
