@@ -55,6 +55,16 @@ pub fn duration(seconds: f64) -> String {
     }
 }
 
+/// `3 runs: wall time median 1.20 s, min 1.10 s, max 1.31 s`, for more than one run.
+pub fn repeats_summary(walls: &[f64]) -> Option<String> {
+    let s = crate::Stats::of(walls).filter(|s| s.count > 1)?;
+    let (median, min, max) = (duration(s.median), duration(s.min), duration(s.max));
+    Some(format!(
+        "{} runs: wall time median {median}, min {min}, max {max}",
+        s.count
+    ))
+}
+
 /// The summary of an epoch's row, as `%%time` and Keras would print it, in four lines.
 pub fn epoch_summary(row: &ResultRow, epochs: usize) -> String {
     let accuracy = row.test_accuracy.map_or_else(
@@ -124,6 +134,15 @@ mod tests {
         let line = progress_line(&progress(5), Duration::from_secs(10));
         assert!(line.starts_with("    5/60000 [>....."), "{line}");
         assert!(line.contains(" 2s/step"), "{line}");
+    }
+
+    #[test]
+    fn repeats_are_summarised_by_their_median_and_range() {
+        assert_eq!(repeats_summary(&[2.0]), None);
+        assert_eq!(
+            repeats_summary(&[2.0, 1.0, 4.0]).unwrap(),
+            "3 runs: wall time median 2.00 s, min 1.00 s, max 4.00 s"
+        );
     }
 
     #[test]

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 use replay_core::{BackendKind, GpuShare, Implementation, NameParser, Order, Step};
 use replay_platform::Overrides;
-use replay_session::Options;
+use replay_session::{Options, Shard};
 
 /// Replays the 2023 cloud ML platform study on this machine: trains the study's 784-28-10
 /// MLP on MNIST under a platform configuration and records time, accuracy and cost.
@@ -147,4 +147,16 @@ pub struct SweepArgs {
     /// Shared run flags, applied to every configuration.
     #[command(flatten)]
     pub common: CommonArgs,
+    /// Run each configuration with each of these implementations (comma-separated).
+    #[arg(long, value_delimiter = ',', value_parser = NameParser::<Implementation>::new())]
+    pub implementations: Vec<Implementation>,
+    /// Run each configuration with each of these seeds (comma-separated).
+    #[arg(long, value_delimiter = ',', value_name = "N,...")]
+    pub seeds: Vec<u64>,
+    /// Run each configuration, implementation and seed N times.
+    #[arg(long, default_value_t = 1, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub repeat: u32,
+    /// Run shard K of N of the sweep (from 0; default: the Slurm job array task's, if any).
+    #[arg(long, value_name = "K/N")]
+    pub shard: Option<Shard>,
 }

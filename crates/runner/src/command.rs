@@ -4,16 +4,14 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use anyhow::{Context, Result, bail};
-use replay_backend::is_compiled;
-use replay_core::{Implementation, Name};
+use anyhow::{Result, bail};
 use replay_platform::{Config, config_files};
-use replay_report::text::duration;
-use replay_report::{Report, Stats, StudyFigure, all_exporters, read_results, write_report};
-use replay_session::{Plan, Session, SessionError, Weights};
+use replay_report::text::{duration, repeats_summary};
+use replay_report::{Report, StudyFigure, all_exporters, read_results, write_report};
+use replay_session::terminal::ProgressBar;
+use replay_session::{Plan, Session, Shard, Sweep, Weights, plan_line, run_items};
 
-use crate::cli::{Cli, Command, CommonArgs, RunArgs, SweepArgs};
-use crate::terminal::ProgressBar;
+use crate::cli::{Cli, Command, RunArgs, SweepArgs};
 
 /// Set by the Ctrl-C handler; a run stops after its current step.
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
@@ -50,17 +48,13 @@ fn install_interrupt_handler() {
     });
 }
 
-fn plan(path: &Path, flags: &CommonArgs) -> Result<Plan> {
-    Ok(Plan::resolve(path, &flags.overrides(), flags.options())?)
-}
-
 /// A single run, `--repeat` times; false when interrupted.
 fn run(args: &RunArgs) -> Result<bool> {
     let Some(path) = args.config.as_deref() else {
         bail!("--config FILE is required (or use a subcommand: check, sweep, report)");
     };
     install_interrupt_handler();
-    let plan = plan(path, &args.common)?;
+    let plan = Plan::resolve(path, &args.common.overrides(), args.common.options())?;
     let mut terminal = ProgressBar::new(!args.common.quiet);
     let mnist = plan.load_mnist()?;
     let session = Session::open_observed(&plan, &mnist, &mut terminal)?;
@@ -83,12 +77,8 @@ fn run(args: &RunArgs) -> Result<bool> {
     if let Some(path) = weights.save {
         eprintln!("weights written to '{}'", path.display());
     }
-    if let Some(s) = Stats::of(&walls).filter(|s| s.count > 1) {
-        let (median, min, max) = (duration(s.median), duration(s.min), duration(s.max));
-        println!(
-            "{} runs: wall time median {median}, min {min}, max {max}",
-            s.count
-        );
+    if let Some(summary) = repeats_summary(&walls) {
+        println!("{summary}");
     }
     println!(
         "results appended to '{}'",
@@ -125,83 +115,45 @@ fn check(paths: &[PathBuf]) -> Result<bool> {
     Ok(true)
 }
 
-/// `runner sweep`: runs each configuration in turn; skips those whose backend is missing.
+/// `runner sweep`: runs every item of the sweep (or of its shard) in turn; skips those whose
+/// backend is not compiled in.
 fn sweep(args: &SweepArgs) -> Result<bool> {
-    let mut plans = Vec::new();
-    for path in configs_or_all(&args.configs)? {
-        let plan = plan(&path, &args.common)?;
-        let burn = plan.settings.implementation == Implementation::Burn;
-        if burn && !is_compiled(plan.settings.backend) {
-            let backend = plan.settings.backend;
-            println!(
-                "skipping {}: backend '{backend}' is not compiled in (build with --features {backend})",
-                path.display()
-            );
-            continue;
-        }
-        plans.push(plan);
-    }
-    let Some(first) = plans.first() else {
-        bail!("nothing to run: no configuration's backend is compiled in");
+    let shard = match args.shard {
+        Some(shard) => Some(shard),
+        None => Shard::from_slurm(|name| std::env::var(name).ok())?,
     };
-    let mnist = first.load_mnist()?;
-    let images = mnist.train.len() as f64;
-    let earlier = read_results(&first.options.out).unwrap_or_default();
-    let estimates: Vec<Option<f64>> = plans
-        .iter()
-        .map(|p| {
-            let (s, name) = (&p.settings, &p.config.name);
-            let per_image =
-                earlier.seconds_per_image(name, s.implementation.name(), s.backend.name());
-            per_image.map(|seconds| seconds * images * s.epochs as f64)
-        })
-        .collect();
-    let known: f64 = estimates.iter().flatten().sum();
-    let unknown = estimates.iter().filter(|e| e.is_none()).count();
+    let sweep = Sweep {
+        configs: configs_or_all(&args.configs)?,
+        overrides: args.common.overrides(),
+        implementations: args.implementations.clone(),
+        seeds: args.seeds.clone(),
+        repeats: args.repeat,
+        options: args.common.options(),
+    };
+    let (items, skipped, total) = sweep.items_for(shard)?;
+    for item in skipped {
+        let (path, backend) = (item.plan.config_path.display(), item.plan.settings.backend);
+        println!("skipping {path}: backend '{backend}' is not compiled in");
+    }
+    let Some(first) = items.first() else {
+        bail!("nothing to run: no item of this sweep has its backend compiled in");
+    };
+    let mnist = first.plan.load_mnist()?;
+    let earlier = read_results(&first.plan.options.out).unwrap_or_default();
     println!(
-        "sweep: {} configurations, {images} training images each; from earlier results: {}{}",
-        plans.len(),
-        duration(known),
-        if unknown > 0 {
-            format!(" plus {unknown} configurations never run before")
-        } else {
-            String::new()
-        }
+        "{}",
+        plan_line(&items, total, shard, &earlier, mnist.train.len())
     );
     install_interrupt_handler();
     let started = std::time::Instant::now();
     let mut terminal = ProgressBar::new(!args.common.quiet);
-    for (i, plan) in plans.iter().enumerate() {
-        let s = &plan.settings;
-        println!(
-            "[{}/{}] {} ({}, {} on {}) - elapsed {}",
-            i + 1,
-            plans.len(),
-            plan.config.name,
-            plan.config.platform,
-            s.implementation,
-            s.backend,
-            duration(started.elapsed().as_secs_f64())
-        );
-        let context = || format!("running '{}'", plan.config_path.display());
-        let session = match Session::open_observed(plan, &mnist, &mut terminal) {
-            Err(SessionError::Backend(e)) => {
-                println!("skipping {}: {e}", plan.config_path.display());
-                continue;
-            }
-            other => other.with_context(context)?,
-        };
-        let outcome = session
-            .run(Weights::default(), &INTERRUPTED, &mut terminal)
-            .with_context(context)?;
-        if outcome.interrupted {
-            return Ok(false);
-        }
+    if !run_items(&items, &mnist, &INTERRUPTED, &mut terminal)? {
+        return Ok(false);
     }
+    let out = first.plan.options.out.display();
     println!(
-        "sweep done in {}; results in '{}'",
-        duration(started.elapsed().as_secs_f64()),
-        first.options.out.display()
+        "sweep done in {}; results in '{out}'",
+        duration(started.elapsed().as_secs_f64())
     );
     Ok(true)
 }

@@ -9,7 +9,6 @@
 
 pub mod cli;
 pub mod command;
-pub mod terminal;
 
 use std::process::ExitCode;
 

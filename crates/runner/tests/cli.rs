@@ -586,3 +586,75 @@ fn sweep_runs_each_configuration_and_report_turns_results_into_markdown_and_char
         .code(1)
         .stderr(predicate::str::starts_with("error: "));
 }
+
+#[test]
+fn the_shards_of_a_sweep_run_every_item_once_and_slurm_names_the_shard() {
+    let (data, results) = (synthetic_mnist(), tempfile::tempdir().unwrap());
+    let sweep = |shard: Option<&str>, slurm: &[(&str, &str)]| {
+        let mut cmd = runner();
+        cmd.arg("sweep")
+            .args([config("c14.toml"), config("c132.toml")])
+            .arg("--data-dir")
+            .arg(data.path())
+            .arg("--out")
+            .arg(results.path())
+            .args([
+                "--quiet",
+                "--seeds",
+                "1,2",
+                "--implementations",
+                "burn,manual",
+            ]);
+        if let Some(shard) = shard {
+            cmd.args(["--shard", shard]);
+        }
+        for (name, value) in slurm {
+            cmd.env(name, value);
+        }
+        cmd
+    };
+    // Eight items: 2 configurations x 2 implementations x 2 seeds; shard 1/3 by flag, shards
+    // 0 and 2 as tasks 10 and 12 of a Slurm array from 10.
+    sweep(Some("1/3"), &[])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("sweep: 3 of 8 runs, shard 1/3"));
+    for task in ["10", "12"] {
+        let slurm = [
+            ("SLURM_ARRAY_TASK_ID", task),
+            ("SLURM_ARRAY_TASK_MIN", "10"),
+            ("SLURM_ARRAY_TASK_COUNT", "3"),
+        ];
+        sweep(None, &slurm).assert().success();
+    }
+    let mut seen: Vec<String> = ["c1.4.csv", "c1.32.csv"]
+        .iter()
+        .flat_map(|f| read_csv(&results.path().join(f)).into_iter().skip(1))
+        .map(|r| {
+            format!(
+                "{} {} {}",
+                r[col("config")],
+                r[col("implementation")],
+                r[col("seed")]
+            )
+        })
+        .collect();
+    seen.sort();
+    let mut expected: Vec<String> = Vec::new();
+    for config in ["c1.32", "c1.4"] {
+        for implementation in ["burn", "manual"] {
+            for seed in [1, 2] {
+                expected.push(format!("{config} {implementation} {seed}"));
+            }
+        }
+    }
+    assert_eq!(seen, expected, "every item exactly once");
+    sweep(None, &[("SLURM_ARRAY_TASK_ID", "3")])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("SLURM_ARRAY_TASK_MIN is not set"));
+    sweep(Some("3/3"), &[])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("invalid shard '3/3'"));
+}

@@ -1,6 +1,8 @@
 //! One replay of a configuration: the plan (the configuration's settings with the command
 //! line's overrides), the emulated hardware, the training loop epoch by epoch, and one result
-//! row appended per epoch.
+//! row appended per epoch. A [`Sweep`] is many of them in one fixed order, split into
+//! [`Shard`]s for the nodes of a cluster; an [`Observer`] hears of progress
+//! ([`terminal::ProgressBar`] shows it the way Keras and `%%time` do).
 //!
 //! ```no_run
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -16,16 +18,21 @@
 //! # }
 //! ```
 
+mod sweep;
+pub mod terminal;
+
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Instant, SystemTime};
 
 use replay_backend::{BackendError, Emulation, EmulationSpec, EpochGuard, Usage, host};
-use replay_core::{Control, Progress, ProgressSink};
+use replay_core::{Control, EpochStats, Evaluation, Progress, ProgressSink};
 use replay_mnist::{Locator, Mnist, MnistError};
-use replay_model::{ModelError, NetworkSpec, Samples};
-use replay_platform::{Config, ConfigError, Overrides, RunSettings};
+use replay_model::{ModelError, Network, NetworkSpec, Samples};
+use replay_platform::{Config, ConfigError, Cost, Overrides, RunSettings};
 use replay_report::{EpochFacts, ResultRow, ResultsFile, RunFacts, WriteError};
+
+pub use sweep::{Shard, ShardError, Sweep, SweepItem, estimate, plan_line, run_items};
 
 /// Why a session could not start or finish.
 #[derive(Debug, thiserror::Error)]
@@ -138,6 +145,8 @@ impl Plan {
 
 /// Where a session reports what it does; every method does nothing unless implemented.
 pub trait Observer: Send {
+    /// Item `position` (from 0) of the `of` items a sweep runs here starts.
+    fn item_started(&mut self, _position: usize, _of: usize, _item: &SweepItem) {}
     /// The results file was upgraded from an older header, carrying `rows` rows over.
     fn results_upgraded(&mut self, _path: &Path, _rows: usize) {}
     /// Epoch `epoch` of `epochs` starts.
@@ -227,14 +236,7 @@ impl<'a> Session<'a> {
     ) -> Result<Outcome, SessionError> {
         let (train, test) = (samples(&self.mnist.train)?, samples(&self.mnist.test)?);
         let s = &self.plan.settings;
-        let mut network = replay_model::network(&NetworkSpec {
-            step: self.emulation.step(),
-            device: self.emulation.device(),
-            seed: s.seed,
-            learning_rate: s.learning_rate,
-            batch_size: s.batch_size as usize,
-            init_weights: weights.init,
-        })?;
+        let mut network = self.network(weights.init)?;
         let run = self.run_facts(weights.init)?;
         let mut bill = self.plan.config.pricing.bill(self.plan.options.background);
         let (pool, epochs) = (self.emulation.pool(), s.epochs as usize);
@@ -259,18 +261,10 @@ impl<'a> Session<'a> {
                 }
                 _ => None,
             };
+            let cost = bill.charge(wall_s);
             let row = ResultRow::new(
                 &run,
-                &EpochFacts {
-                    stats,
-                    evaluation,
-                    wall_s,
-                    user_s: used.user.as_secs_f64(),
-                    sys_s: used.sys.as_secs_f64(),
-                    peak_rss_mib: used.peak_rss_mib,
-                    cost: bill.charge(wall_s),
-                    failed: failure.is_some(),
-                },
+                &epoch_facts((stats, evaluation), wall_s, used, cost, &failure),
             );
             self.results.append(&row)?;
             if let Some(source) = failure {
@@ -288,6 +282,19 @@ impl<'a> Session<'a> {
             network.save_weights(path)?;
         }
         Ok(outcome)
+    }
+
+    /// The network the plan trains, from its seed or from `init`.
+    fn network(&self, init: Option<&Path>) -> Result<Box<dyn Network>, SessionError> {
+        let s = &self.plan.settings;
+        Ok(replay_model::network(&NetworkSpec {
+            step: self.emulation.step(),
+            device: self.emulation.device(),
+            seed: s.seed,
+            learning_rate: s.learning_rate,
+            batch_size: s.batch_size as usize,
+            init_weights: init,
+        })?)
     }
 
     /// What every row of a run shares.
@@ -336,6 +343,26 @@ fn next_run() -> u64 {
 /// A split as the training loops borrow it.
 fn samples(split: &replay_mnist::Split) -> Result<Samples<'_>, SessionError> {
     Samples::new(split.pixels(), split.labels()).ok_or(SessionError::Split)
+}
+
+/// What an epoch measured, as its row wants it.
+fn epoch_facts(
+    (stats, evaluation): (EpochStats, Option<Evaluation>),
+    wall_s: f64,
+    used: Usage,
+    cost: Cost,
+    failure: &Option<BackendError>,
+) -> EpochFacts {
+    EpochFacts {
+        stats,
+        evaluation,
+        wall_s,
+        user_s: used.user.as_secs_f64(),
+        sys_s: used.sys.as_secs_f64(),
+        peak_rss_mib: used.peak_rss_mib,
+        cost,
+        failed: failure.is_some(),
+    }
 }
 
 /// This tool's version: the crate version and, when built from a git checkout, the commit.

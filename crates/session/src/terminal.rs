@@ -7,15 +7,15 @@ use std::io::{IsTerminal, Write};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use crate::{Observer, SweepItem};
 use replay_core::Progress;
 use replay_report::ResultRow;
 use replay_report::text::{epoch_summary, progress_line};
-use replay_session::Observer;
 
 const REDRAW: Duration = Duration::from_millis(100);
 
-/// The progress line of the epoch being trained, and the summary after it: the runner's
-/// [`Observer`].
+/// What a person at a terminal sees of a run: the progress line of the epoch being trained,
+/// the summary after it, a line per sweep item (the `runner` binary's [`Observer`]).
 #[derive(Debug)]
 pub struct ProgressBar {
     enabled: bool,
@@ -35,33 +35,6 @@ impl ProgressBar {
         }
     }
 
-    /// Prints `Epoch i/n` and restarts the clock.
-    pub fn start_epoch(&mut self, epoch: usize, epochs: usize) {
-        if self.enabled {
-            eprintln!("Epoch {epoch}/{epochs}");
-        }
-        self.started = Instant::now();
-        self.last_draw = None;
-        self.last = None;
-    }
-
-    /// Records progress; redraws when 100 ms have passed since the last drawing.
-    pub fn update(&mut self, progress: &Progress) {
-        self.last = Some(*progress);
-        let now = Instant::now();
-        if self.enabled && self.last_draw.is_none_or(|t| now - t >= REDRAW) {
-            self.last_draw = Some(now);
-            self.draw(progress, false);
-        }
-    }
-
-    /// Draws the epoch's final state and ends the line.
-    pub fn finish(&mut self) {
-        if let (true, Some(progress)) = (self.enabled, self.last) {
-            self.draw(&progress, true);
-        }
-    }
-
     fn draw(&self, progress: &Progress, last: bool) {
         let line = progress_line(progress, self.started.elapsed());
         let mut err = std::io::stderr().lock();
@@ -72,6 +45,21 @@ impl ProgressBar {
 }
 
 impl Observer for ProgressBar {
+    fn item_started(&mut self, position: usize, of: usize, item: &SweepItem) {
+        let (plan, s) = (&item.plan, &item.plan.settings);
+        println!(
+            "[{}/{of}] {} ({}, {} on {}, seed {}, repeat {}; sweep item {})",
+            position + 1,
+            plan.config.name,
+            plan.config.platform,
+            s.implementation,
+            s.backend,
+            s.seed,
+            item.repeat,
+            item.index
+        );
+    }
+
     fn results_upgraded(&mut self, path: &Path, rows: usize) {
         eprintln!(
             "upgraded '{}' to the current columns (added step, order, init_weights; {rows} rows \
@@ -81,15 +69,28 @@ impl Observer for ProgressBar {
     }
 
     fn epoch_started(&mut self, epoch: usize, epochs: usize) {
-        self.start_epoch(epoch, epochs);
+        if self.enabled {
+            eprintln!("Epoch {epoch}/{epochs}");
+        }
+        self.started = Instant::now();
+        (self.last_draw, self.last) = (None, None);
     }
 
+    /// Redraws when 100 ms have passed since the last drawing.
     fn progress(&mut self, progress: &Progress) {
-        self.update(progress);
+        self.last = Some(*progress);
+        let now = Instant::now();
+        if self.enabled && self.last_draw.is_none_or(|t| now - t >= REDRAW) {
+            self.last_draw = Some(now);
+            self.draw(progress, false);
+        }
     }
 
+    /// Draws the epoch's final state, ends the line, prints the `%%time` summary.
     fn epoch_finished(&mut self, row: &ResultRow, epochs: usize) {
-        self.finish();
+        if let (true, Some(progress)) = (self.enabled, self.last) {
+            self.draw(&progress, true);
+        }
         println!("{}", epoch_summary(row, epochs));
     }
 }

@@ -1,0 +1,341 @@
+//! A sweep: many runs in one fixed order (configuration x implementation x seed x repeat),
+//! and its split into disjoint shards, one per node of a cluster (a Slurm job array's tasks).
+
+use std::fmt;
+use std::path::PathBuf;
+use std::str::FromStr;
+
+use replay_backend::is_compiled;
+use replay_core::Implementation;
+use replay_platform::Overrides;
+use replay_report::ResultsSet;
+
+use std::sync::atomic::AtomicBool;
+
+use replay_mnist::Mnist;
+
+use crate::{Observer, Options, Plan, Session, SessionError, Weights};
+
+/// One run of a sweep.
+#[derive(Debug, Clone)]
+pub struct SweepItem {
+    /// Its position in the whole sweep, from 0.
+    pub index: usize,
+    /// The plan: the configuration with the sweep's overrides and this item's implementation
+    /// and seed.
+    pub plan: Plan,
+    /// Which repeat of the same plan it is, from 1.
+    pub repeat: u32,
+}
+
+/// What a sweep runs: every configuration, with each implementation and seed asked for (the
+/// configuration's own when none is), `repeats` times.
+#[derive(Debug, Clone, Default)]
+pub struct Sweep {
+    /// The configuration files, in the order given.
+    pub configs: Vec<PathBuf>,
+    /// Overrides for every run.
+    pub overrides: Overrides,
+    /// The implementations to run; empty for each configuration's own.
+    pub implementations: Vec<Implementation>,
+    /// The seeds to run; empty for each configuration's own.
+    pub seeds: Vec<u64>,
+    /// Runs of each (configuration, implementation, seed), at least 1.
+    pub repeats: u32,
+    /// The command line's options.
+    pub options: Options,
+}
+
+impl Sweep {
+    /// Every run of the sweep, in its one order: configurations as given, then
+    /// implementations, then seeds, then repeats (the last varies fastest).
+    pub fn items(&self) -> Result<Vec<SweepItem>, SessionError> {
+        let mut items = Vec::new();
+        let implementations: Vec<Option<Implementation>> = if self.implementations.is_empty() {
+            vec![self.overrides.implementation]
+        } else {
+            self.implementations.iter().copied().map(Some).collect()
+        };
+        let seeds: Vec<Option<u64>> = if self.seeds.is_empty() {
+            vec![self.overrides.seed]
+        } else {
+            self.seeds.iter().copied().map(Some).collect()
+        };
+        for config in &self.configs {
+            for &implementation in &implementations {
+                for &seed in &seeds {
+                    let overrides = Overrides {
+                        implementation,
+                        seed,
+                        ..self.overrides.clone()
+                    };
+                    let plan = Plan::resolve(config, &overrides, self.options.clone())?;
+                    for repeat in 1..=self.repeats.max(1) {
+                        let index = items.len();
+                        items.push(SweepItem {
+                            index,
+                            plan: plan.clone(),
+                            repeat,
+                        });
+                    }
+                }
+            }
+        }
+        Ok(items)
+    }
+}
+
+impl Sweep {
+    /// The items of `shard` (all of them without one) whose backend is compiled in, those
+    /// skipped because it is not, and how many items the whole sweep has.
+    pub fn items_for(
+        &self,
+        shard: Option<Shard>,
+    ) -> Result<(Vec<SweepItem>, Vec<SweepItem>, usize), SessionError> {
+        let all = self.items()?;
+        let total = all.len();
+        let (runnable, skipped) = all
+            .into_iter()
+            .filter(|item| shard.is_none_or(|s| s.takes(item.index)))
+            .partition(|item| {
+                let s = &item.plan.settings;
+                s.implementation == Implementation::Manual || is_compiled(s.backend)
+            });
+        Ok((runnable, skipped, total))
+    }
+}
+
+/// Runs `items` one after another on `mnist`; false when `stop` interrupted one.
+pub fn run_items(
+    items: &[SweepItem],
+    mnist: &Mnist,
+    stop: &AtomicBool,
+    observer: &mut dyn Observer,
+) -> Result<bool, SessionError> {
+    for (position, item) in items.iter().enumerate() {
+        observer.item_started(position, items.len(), item);
+        let session = Session::open_observed(&item.plan, mnist, observer)?;
+        if session.run(Weights::default(), stop, observer)?.interrupted {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+/// What a sweep is about to do, in one line: `sweep: 4 of 12 runs, shard 1/3; from earlier
+/// results 12.40 s plus 2 runs never made before`.
+pub fn plan_line(
+    items: &[SweepItem],
+    total: usize,
+    shard: Option<Shard>,
+    earlier: &ResultsSet,
+    images: usize,
+) -> String {
+    let (known, unknown) = estimate(items, earlier, images);
+    let part = shard.map_or_else(String::new, |s| format!(", shard {s}"));
+    let never = if unknown > 0 {
+        format!(" plus {unknown} runs never made before")
+    } else {
+        String::new()
+    };
+    let known = replay_report::text::duration(known);
+    format!(
+        "sweep: {} of {total} runs{part}; from earlier results {known}{never}",
+        items.len()
+    )
+}
+
+/// The seconds the items are likely to take, from the earlier results of the same
+/// configuration, implementation and backend, and how many items have none.
+pub fn estimate(items: &[SweepItem], earlier: &ResultsSet, images: usize) -> (f64, usize) {
+    let mut known = 0.0;
+    let mut unknown = 0;
+    for item in items {
+        let s = &item.plan.settings;
+        let implementation = s.implementation.to_string();
+        let config = &item.plan.config.name;
+        match earlier.seconds_per_image(config, &implementation, &s.backend.to_string()) {
+            Some(seconds) => known += seconds * images as f64 * s.epochs as f64,
+            None => unknown += 1,
+        }
+    }
+    (known, unknown)
+}
+
+/// Shard `index` of `count`: the items whose position in the sweep leaves remainder `index`
+/// when divided by `count` (round robin, so that every shard gets a similar mix).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    /// Which shard, from 0.
+    pub index: usize,
+    /// How many shards there are, at least 1.
+    pub count: usize,
+}
+
+/// A shard that is written wrongly, or Slurm's array variables set inconsistently.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ShardError(String);
+
+impl Shard {
+    /// Whether the item at `index` of the sweep is this shard's.
+    pub fn takes(&self, index: usize) -> bool {
+        index % self.count == self.index
+    }
+
+    /// The shard of a Slurm job array's task, from `SLURM_ARRAY_TASK_ID`,
+    /// `SLURM_ARRAY_TASK_MIN`, `SLURM_ARRAY_TASK_COUNT` and (when set)
+    /// `SLURM_ARRAY_TASK_STEP`, read through `var`; `None` when none of them is set.
+    pub fn from_slurm(var: impl Fn(&str) -> Option<String>) -> Result<Option<Shard>, ShardError> {
+        let names = [
+            "SLURM_ARRAY_TASK_ID",
+            "SLURM_ARRAY_TASK_MIN",
+            "SLURM_ARRAY_TASK_COUNT",
+        ];
+        let values: Vec<Option<String>> = names.iter().map(|n| var(n)).collect();
+        if values.iter().all(Option::is_none) {
+            return Ok(None);
+        }
+        let number = |name: &str, value: &Option<String>| -> Result<usize, ShardError> {
+            let text = value.as_deref().ok_or_else(|| {
+                ShardError(format!(
+                    "{name} is not set, but other Slurm array variables are; run inside a job \
+                     array (sbatch --array) or give --shard K/N"
+                ))
+            })?;
+            text.trim().parse().map_err(|_| {
+                ShardError(format!("{name} is '{text}'; expected a whole number >= 0"))
+            })
+        };
+        let id = number(names[0], &values[0])?;
+        let min = number(names[1], &values[1])?;
+        let count = number(names[2], &values[2])?;
+        let step = match var("SLURM_ARRAY_TASK_STEP") {
+            Some(text) => number("SLURM_ARRAY_TASK_STEP", &Some(text))?.max(1),
+            None => 1,
+        };
+        if id < min || (id - min) % step != 0 || (id - min) / step >= count || count == 0 {
+            return Err(ShardError(format!(
+                "Slurm array task {id} is not one of {count} tasks from {min} in steps of \
+                 {step}"
+            )));
+        }
+        Ok(Some(Shard {
+            index: (id - min) / step,
+            count,
+        }))
+    }
+}
+
+impl FromStr for Shard {
+    type Err = ShardError;
+
+    /// `K/N`: shard K (from 0) of N.
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let invalid = || {
+            ShardError(format!(
+                "invalid shard '{text}'; expected K/N with 0 <= K < N, e.g. 0/3"
+            ))
+        };
+        let (k, n) = text.split_once('/').ok_or_else(invalid)?;
+        let index: usize = k.trim().parse().map_err(|_| invalid())?;
+        let count: usize = n.trim().parse().map_err(|_| invalid())?;
+        if index >= count {
+            return Err(invalid());
+        }
+        Ok(Shard { index, count })
+    }
+}
+
+impl fmt::Display for Shard {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.index, self.count)
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn env<'a>(pairs: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
+        move |name| {
+            pairs
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, v)| v.to_string())
+        }
+    }
+
+    #[test]
+    fn shards_parse_as_k_of_n_and_refuse_the_impossible() {
+        assert_eq!(
+            "2/3".parse::<Shard>().unwrap(),
+            Shard { index: 2, count: 3 }
+        );
+        assert_eq!(Shard { index: 0, count: 1 }.to_string(), "0/1");
+        for bad in ["3/3", "1", "a/2", "1/0", "-1/2", ""] {
+            let err = bad.parse::<Shard>().unwrap_err().to_string();
+            assert!(err.contains(&format!("invalid shard '{bad}'")), "{err}");
+        }
+    }
+
+    #[test]
+    fn a_slurm_array_task_is_its_shard() {
+        assert_eq!(Shard::from_slurm(env(&[])).unwrap(), None);
+        let task = |id| {
+            let pairs = [
+                ("SLURM_ARRAY_TASK_ID", id),
+                ("SLURM_ARRAY_TASK_MIN", "4"),
+                ("SLURM_ARRAY_TASK_COUNT", "3"),
+            ];
+            Shard::from_slurm(env(&pairs))
+        };
+        assert_eq!(task("5").unwrap(), Some(Shard { index: 1, count: 3 }));
+        assert!(
+            task("7")
+                .unwrap_err()
+                .to_string()
+                .contains("task 7 is not one of 3")
+        );
+        assert!(
+            task("x")
+                .unwrap_err()
+                .to_string()
+                .contains("SLURM_ARRAY_TASK_ID is 'x'")
+        );
+        let partial = Shard::from_slurm(env(&[("SLURM_ARRAY_TASK_ID", "1")])).unwrap_err();
+        assert!(
+            partial
+                .to_string()
+                .contains("SLURM_ARRAY_TASK_MIN is not set"),
+            "{partial}"
+        );
+        let stepped = [
+            ("SLURM_ARRAY_TASK_ID", "4"),
+            ("SLURM_ARRAY_TASK_MIN", "0"),
+            ("SLURM_ARRAY_TASK_COUNT", "3"),
+            ("SLURM_ARRAY_TASK_STEP", "2"),
+        ];
+        assert_eq!(
+            Shard::from_slurm(env(&stepped)).unwrap(),
+            Some(Shard { index: 2, count: 3 })
+        );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_shards_of_a_sweep_take_every_item_exactly_once(items in 0usize..500, count in 1usize..40) {
+            let mut taken = vec![0u32; items];
+            for index in 0..count {
+                let shard = Shard { index, count };
+                for (i, t) in taken.iter_mut().enumerate() {
+                    if shard.takes(i) {
+                        *t += 1;
+                    }
+                }
+            }
+            proptest::prop_assert!(taken.iter().all(|&t| t == 1));
+        }
+    }
+}
