@@ -5,6 +5,8 @@
 // Indexed 28- and 10-wide loops over several arrays at once are what vectorises here.
 #![allow(clippy::needless_range_loop)]
 
+use burn::tensor::{Shape, TensorData};
+
 use super::{HIDDEN, OUTPUTS, PIXELS, WORDS};
 
 /// The network's parameters as mutable slices, in Burn's `Linear` layout (`x W + b`).
@@ -45,6 +47,37 @@ pub(super) fn train(
         return unsafe { train_avx2(weights, data, learning_rate, batch, first, steps) };
     }
     train_any(weights, data, learning_rate, batch, first, steps)
+}
+
+/// [`train`] on parameters the backend handed over (values and shape), returning the
+/// operation's six outputs as tensor data: the four parameters, then the per-step losses and
+/// correct counts.
+pub(super) fn train_owned(
+    params: [(Vec<f32>, Shape); 4],
+    data: &Data<'_>,
+    learning_rate: f32,
+    batch: u32,
+    first: u32,
+    steps: u32,
+) -> [TensorData; 6] {
+    let [(mut w1, s1), (mut b1, s2), (mut w2, s3), (mut b2, s4)] = params;
+    let weights = Weights {
+        w1: &mut w1,
+        b1: &mut b1,
+        w2: &mut w2,
+        b2: &mut b2,
+    };
+    let (batch, first, steps) = (batch as usize, first as usize, steps as usize);
+    let (losses, correct) = train(weights, data, learning_rate, batch, first, steps);
+    let n = losses.len();
+    [
+        TensorData::new(w1, s1),
+        TensorData::new(b1, s2),
+        TensorData::new(w2, s3),
+        TensorData::new(b2, s4),
+        TensorData::new(losses, [n]),
+        TensorData::new(correct, [n]),
+    ]
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -204,10 +237,9 @@ fn train_any(
 mod flex {
     use burn::backend::Flex;
     use burn::backend::flex::FlexTensor;
-    use burn::tensor::TensorData;
 
     use super::super::FusedSgdOps;
-    use super::{Data, Weights, train};
+    use super::{Data, train_owned};
 
     /// The tensor's f32 values, without a copy when the buffer is not shared.
     fn values(tensor: FlexTensor) -> (Vec<f32>, burn::tensor::Shape) {
@@ -247,36 +279,15 @@ mod flex {
             FlexTensor,
             FlexTensor,
         ) {
-            let ((mut w1, s1), (mut b1, s2)) = (values(w1), values(b1));
-            let ((mut w2, s3), (mut b2, s4)) = (values(w2), values(b2));
-            let weights = Weights {
-                w1: &mut w1,
-                b1: &mut b1,
-                w2: &mut w2,
-                b2: &mut b2,
-            };
             let data = Data {
                 images: words(&images),
                 labels: words(&labels),
                 order: words(&order),
             };
-            let (losses, correct) = train(
-                weights,
-                &data,
-                learning_rate,
-                batch as usize,
-                first as usize,
-                steps as usize,
-            );
-            let n = losses.len();
-            (
-                FlexTensor::from_data(TensorData::new(w1, s1)),
-                FlexTensor::from_data(TensorData::new(b1, s2)),
-                FlexTensor::from_data(TensorData::new(w2, s3)),
-                FlexTensor::from_data(TensorData::new(b2, s4)),
-                FlexTensor::from_data(TensorData::new(losses, [n])),
-                FlexTensor::from_data(TensorData::new(correct, [n])),
-            )
+            let params = [values(w1), values(b1), values(w2), values(b2)];
+            let outputs = train_owned(params, &data, learning_rate, batch, first, steps);
+            let [w1, b1, w2, b2, losses, correct] = outputs.map(FlexTensor::from_data);
+            (w1, b1, w2, b2, losses, correct)
         }
     }
 }
@@ -288,10 +299,9 @@ mod ndarray {
     use burn::backend::NdArray;
     use burn::backend::TensorMetadata;
     use burn::backend::ndarray::NdArrayTensor;
-    use burn::tensor::TensorData;
 
     use super::super::FusedSgdOps;
-    use super::{Data, Weights, train};
+    use super::{Data, train_owned};
 
     /// The tensor's f32 values.
     fn values(tensor: NdArrayTensor) -> (Vec<f32>, burn::tensor::Shape) {
@@ -340,37 +350,16 @@ mod ndarray {
             NdArrayTensor,
             NdArrayTensor,
         ) {
-            let ((mut w1, s1), (mut b1, s2)) = (values(w1), values(b1));
-            let ((mut w2, s3), (mut b2, s4)) = (values(w2), values(b2));
             let (images, labels, order) = (words(&images), words(&labels), words(&order));
-            let weights = Weights {
-                w1: &mut w1,
-                b1: &mut b1,
-                w2: &mut w2,
-                b2: &mut b2,
-            };
             let data = Data {
                 images: &images,
                 labels: &labels,
                 order: &order,
             };
-            let (losses, correct) = train(
-                weights,
-                &data,
-                learning_rate,
-                batch as usize,
-                first as usize,
-                steps as usize,
-            );
-            let n = losses.len();
-            (
-                NdArrayTensor::from_data(TensorData::new(w1, s1)),
-                NdArrayTensor::from_data(TensorData::new(b1, s2)),
-                NdArrayTensor::from_data(TensorData::new(w2, s3)),
-                NdArrayTensor::from_data(TensorData::new(b2, s4)),
-                NdArrayTensor::from_data(TensorData::new(losses, [n])),
-                NdArrayTensor::from_data(TensorData::new(correct, [n])),
-            )
+            let params = [values(w1), values(b1), values(w2), values(b2)];
+            let outputs = train_owned(params, &data, learning_rate, batch, first, steps);
+            let [w1, b1, w2, b2, losses, correct] = outputs.map(NdArrayTensor::from_data);
+            (w1, b1, w2, b2, losses, correct)
         }
     }
 }

@@ -93,6 +93,60 @@ fn gather_lit(
     total
 }
 
+/// `dst[i] = src[i]` for `i < len`, the units striding over them.
+#[cube]
+fn to_shared(dst: &mut Shared<[f32]>, src: &[f32], #[comptime] len: u32, #[comptime] units: u32) {
+    #[unroll]
+    for r in 0..comptime!(len.div_ceil(units)) {
+        let i = UNIT_POS + r * units;
+        if i < len {
+            dst[i as usize] = src[i as usize];
+        }
+    }
+}
+
+/// `dst[i] = src[i]` for `i < len`, back from shared memory.
+#[cube]
+fn from_shared(dst: &mut [f32], src: &Shared<[f32]>, #[comptime] len: u32, #[comptime] units: u32) {
+    #[unroll]
+    for r in 0..comptime!(len.div_ceil(units)) {
+        let i = UNIT_POS + r * units;
+        if i < len {
+            dst[i as usize] = src[i as usize];
+        }
+    }
+}
+
+/// `w[i] -= rate * g[i]` for `i < len`.
+#[cube]
+fn descend(
+    w: &mut Shared<[f32]>,
+    g: &Shared<[f32]>,
+    rate: f32,
+    #[comptime] len: u32,
+    #[comptime] units: u32,
+) {
+    #[unroll]
+    for r in 0..comptime!(len.div_ceil(units)) {
+        let i = UNIT_POS + r * units;
+        if i < len {
+            w[i as usize] -= rate * g[i as usize];
+        }
+    }
+}
+
+/// `w[i] = 0` for `i < len`.
+#[cube]
+fn clear(w: &mut Shared<[f32]>, #[comptime] len: u32, #[comptime] units: u32) {
+    #[unroll]
+    for r in 0..comptime!(len.div_ceil(units)) {
+        let i = UNIT_POS + r * units;
+        if i < len {
+            w[i as usize] = 0.0f32;
+        }
+    }
+}
+
 /// `steps` SGD steps of `batch` images each, from step `first` of `order`; see
 /// [`FusedSgdOps::sgd_steps`]. Step `s`'s scores go to index `base + s` of `losses` and
 /// `correct`; `scratch` holds a step's hidden deltas, `batch` x 28.
@@ -133,27 +187,9 @@ fn sgd_kernel(
     let mut stats = Shared::<[f32]>::new_slice(2usize);
 
     // The small parameters move to shared memory for the chunk.
-    #[unroll]
-    for r in 0..comptime!(280u32.div_ceil(units)) {
-        let i = tid + r * units;
-        if i < 280u32 {
-            sw2[i as usize] = w2[i as usize];
-        }
-    }
-    #[unroll]
-    for r in 0..comptime!(28u32.div_ceil(units)) {
-        let j = tid + r * units;
-        if j < 28u32 {
-            sb1[j as usize] = b1[j as usize];
-        }
-    }
-    #[unroll]
-    for r in 0..comptime!(10u32.div_ceil(units)) {
-        let k = tid + r * units;
-        if k < 10u32 {
-            sb2[k as usize] = b2[k as usize];
-        }
-    }
+    to_shared(&mut sw2, &*w2, 280u32, units);
+    to_shared(&mut sb1, &*b1, 28u32, units);
+    to_shared(&mut sb2, &*b2, 10u32, units);
     sync_cube();
 
     let total = order.len() as u32;
@@ -171,27 +207,9 @@ fn sgd_kernel(
         if size > 0u32 {
             scale = 2.0f32 / f32::cast_from(size * 10u32);
         }
-        #[unroll]
-        for r in 0..comptime!(280u32.div_ceil(units)) {
-            let i = tid + r * units;
-            if i < 280u32 {
-                gw2[i as usize] = 0.0f32;
-            }
-        }
-        #[unroll]
-        for r in 0..comptime!(28u32.div_ceil(units)) {
-            let j = tid + r * units;
-            if j < 28u32 {
-                gb1[j as usize] = 0.0f32;
-            }
-        }
-        #[unroll]
-        for r in 0..comptime!(10u32.div_ceil(units)) {
-            let k = tid + r * units;
-            if k < 10u32 {
-                gb2[k as usize] = 0.0f32;
-            }
-        }
+        clear(&mut gw2, 280u32, units);
+        clear(&mut gb1, 28u32, units);
+        clear(&mut gb2, 10u32, units);
         if tid < 2u32 {
             stats[tid as usize] = 0.0f32;
         }
@@ -294,27 +312,9 @@ fn sgd_kernel(
         }
 
         // The update, w -= lr x gradient; the hidden weights image by image.
-        #[unroll]
-        for r in 0..comptime!(280u32.div_ceil(units)) {
-            let i = tid + r * units;
-            if i < 280u32 {
-                sw2[i as usize] -= learning_rate * gw2[i as usize];
-            }
-        }
-        #[unroll]
-        for r in 0..comptime!(28u32.div_ceil(units)) {
-            let j = tid + r * units;
-            if j < 28u32 {
-                sb1[j as usize] -= learning_rate * gb1[j as usize];
-            }
-        }
-        #[unroll]
-        for r in 0..comptime!(10u32.div_ceil(units)) {
-            let k = tid + r * units;
-            if k < 10u32 {
-                sb2[k as usize] -= learning_rate * gb2[k as usize];
-            }
-        }
+        descend(&mut sw2, &gw2, learning_rate, 280u32, units);
+        descend(&mut sb1, &gb1, learning_rate, 28u32, units);
+        descend(&mut sb2, &gb2, learning_rate, 10u32, units);
         for b in 0..size {
             let mut lit = 0u32;
             if size > 1u32 {
@@ -361,27 +361,9 @@ fn sgd_kernel(
     }
 
     // The small parameters go back to their buffers.
-    #[unroll]
-    for r in 0..comptime!(280u32.div_ceil(units)) {
-        let i = tid + r * units;
-        if i < 280u32 {
-            w2[i as usize] = sw2[i as usize];
-        }
-    }
-    #[unroll]
-    for r in 0..comptime!(28u32.div_ceil(units)) {
-        let j = tid + r * units;
-        if j < 28u32 {
-            b1[j as usize] = sb1[j as usize];
-        }
-    }
-    #[unroll]
-    for r in 0..comptime!(10u32.div_ceil(units)) {
-        let k = tid + r * units;
-        if k < 10u32 {
-            b2[k as usize] = sb2[k as usize];
-        }
-    }
+    from_shared(w2, &sw2, 280u32, units);
+    from_shared(b1, &sb1, 28u32, units);
+    from_shared(b2, &sb2, 10u32, units);
 }
 
 /// A contiguous tensor this operation may write to (copied if another handle shares it).
