@@ -1,12 +1,15 @@
 //! How a configuration's hardware is imitated for one run: which device and step, how many
 //! threads, and how the GPU share is enforced; decided once, recorded in the results.
 
-use replay_core::{BackendKind, GpuShare, Implementation, Name, Step, StepKind};
+use std::sync::OnceLock;
+
+use replay_core::{BackendKind, GpuShare, Implementation, Name, ShareMethod, Step, StepKind};
 
 use crate::Device;
 use crate::device::{BackendError, DeviceFacts, open};
+use crate::host;
 use crate::threads::ThreadPool;
-use crate::throttle::{MemoryCap, SystemClock, Throttle};
+use crate::throttle::{MemoryCap, Throttle};
 
 /// The `backend` column of the hand-written rule, which uses no Burn backend.
 pub const PLAIN_RUST: &str = "plain-rust";
@@ -27,6 +30,23 @@ pub struct EmulationSpec {
     pub threads: usize,
     /// The share of a GPU the configuration has.
     pub gpu_share: Option<GpuShare>,
+    /// How the share is emulated.
+    pub gpu_share_method: ShareMethod,
+}
+
+/// How an emulation holds a run to its GPU share.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Enforcement {
+    /// No share to enforce: none, or a whole GPU.
+    Unneeded,
+    /// The run uses no GPU: the hand-written rule, or a CPU backend.
+    OnTheCpu,
+    /// A duty cycle: the device is lent for the share of the time.
+    TimeSlice,
+    /// The fused kernel's one cube, within any slice of the device's compute units.
+    Spatial,
+    /// A spatial share asked of the autodiff step, whose kernels are Burn's own.
+    Unenforceable,
 }
 
 /// The step a run takes: the hand-written rule's fast loop, the fused operation, or Burn's
@@ -51,17 +71,31 @@ pub struct Emulation {
     pool: ThreadPool,
     step: StepKind,
     gpu_share: Option<GpuShare>,
-    /// Whether the GPU share is enforced by the duty-cycle throttle.
-    throttled: bool,
+    enforcement: Enforcement,
     memory_cap: Option<MemoryCap>,
+    pinned: Option<Vec<usize>>,
+}
+
+/// The cores this process could run on before any emulation pinned it.
+fn original_cores() -> &'static [usize] {
+    static CORES: OnceLock<Vec<usize>> = OnceLock::new();
+    CORES.get_or_init(host::allowed_cores)
 }
 
 impl Emulation {
-    /// Opens the device (the Burn MLP only) and the thread pool. A step that runs on one CPU
-    /// thread (the hand-written rule, the fused step on a CPU backend) gets a pool of one, so
-    /// that the results say what was used.
+    /// Pins the process to as many host cores as the configuration has vCPUs (where the host
+    /// has that many), then opens the device (the Burn MLP only; its driver's threads are
+    /// pinned too) and the thread pool. A step that runs on one CPU thread (the hand-written
+    /// rule, the fused step on a CPU backend) gets a pool of one, so that the results say what
+    /// was used.
     pub fn open(spec: &EmulationSpec) -> Result<Self, BackendError> {
         let step = step_kind(spec.implementation, spec.step, spec.backend);
+        let pinned = host::first_cores(original_cores(), spec.threads)
+            .filter(|cores| host::pin_process(cores).is_ok_and(|pinned| pinned));
+        if pinned.is_none() {
+            // Fewer cores than vCPUs: run on all of them (undoing an earlier, narrower pin).
+            let _ = host::pin_process(original_cores());
+        }
         let device = match spec.implementation {
             Implementation::Burn => Some(open(spec.backend)?),
             Implementation::Manual => None,
@@ -78,9 +112,19 @@ impl Emulation {
             detail: e.to_string(),
         })?;
         let share = spec.gpu_share.filter(|s| !s.is_whole());
-        let throttled = share.is_some() && device.is_some() && spec.backend.is_gpu();
+        let enforcement = match (share, &device) {
+            (None, _) => Enforcement::Unneeded,
+            (Some(_), None) => Enforcement::OnTheCpu,
+            (Some(_), Some(_)) if !spec.backend.is_gpu() => Enforcement::OnTheCpu,
+            (Some(_), Some(_)) => match (spec.gpu_share_method, step) {
+                (ShareMethod::TimeSlice, _) => Enforcement::TimeSlice,
+                (ShareMethod::Spatial, StepKind::Fused) => Enforcement::Spatial,
+                (ShareMethod::Spatial, _) => Enforcement::Unenforceable,
+            },
+        };
+        let on_gpu = !matches!(enforcement, Enforcement::Unneeded | Enforcement::OnTheCpu);
         let memory_cap = match (share, &device) {
-            (Some(share), Some((_, facts))) if throttled => {
+            (Some(share), Some((_, facts))) if on_gpu => {
                 facts.memory_bytes.map(|bytes| MemoryCap::new(share, bytes))
             }
             _ => None,
@@ -90,8 +134,27 @@ impl Emulation {
             pool,
             step,
             gpu_share: spec.gpu_share,
-            throttled,
+            enforcement,
             memory_cap,
+            pinned,
+        })
+    }
+
+    /// The host cores the process is pinned to, if the host had as many as asked for.
+    pub fn pinned_cores(&self) -> Option<&[usize]> {
+        self.pinned.as_deref()
+    }
+
+    /// What a person should know about how the share is emulated, in one line, if anything.
+    pub fn note(&self) -> Option<String> {
+        let share = self.gpu_share?;
+        (self.enforcement == Enforcement::Unenforceable).then(|| {
+            format!(
+                "note: a spatial GPU share ({share}) cannot be enforced on the autodiff step, \
+                 whose kernels are Burn's own; it runs on the whole device, as if the slice's \
+                 compute units sufficed (they do for batch-1 steps); --step fused or \
+                 --gpu-share-method time-slice enforce a share"
+            )
         })
     }
 
@@ -129,17 +192,24 @@ impl Emulation {
         self.gpu_share
     }
 
-    /// How the GPU share is enforced, for the `throttle_method` column: `duty-cycle` (and
-    /// `+ memory cap` where the device's memory is known), `none (runs on the CPU)` for a
-    /// share the run cannot use, or `none`.
+    /// How the GPU share is enforced, for the `throttle_method` column: `time-slice` (a duty
+    /// cycle), `spatial (1 cube)` (the fused kernel's one cube, within the slice's compute
+    /// units), `none (spatial share not enforceable on the autodiff step)`, each with
+    /// `+ memory cap` where the device's memory is known; `none (runs on the CPU)` for a share
+    /// the run cannot use, or `none`.
     pub fn throttle_method(&self) -> String {
-        match (self.throttled, self.memory_cap.is_some()) {
-            (true, true) => format!("{} + memory cap", Throttle::<SystemClock>::METHOD),
-            (true, false) => Throttle::<SystemClock>::METHOD.to_string(),
-            (false, _) if self.gpu_share.is_some_and(|s| !s.is_whole()) => {
-                "none (runs on the CPU)".to_string()
+        let method = match self.enforcement {
+            Enforcement::Unneeded => return "none".to_string(),
+            Enforcement::OnTheCpu => return "none (runs on the CPU)".to_string(),
+            Enforcement::TimeSlice => ShareMethod::TimeSlice.name(),
+            Enforcement::Spatial => "spatial (1 cube)",
+            Enforcement::Unenforceable => {
+                "none (spatial share not enforceable on the autodiff step)"
             }
-            (false, _) => "none".to_string(),
+        };
+        match self.memory_cap {
+            Some(_) => format!("{method} + memory cap"),
+            None => method.to_string(),
         }
     }
 
@@ -147,7 +217,10 @@ impl Emulation {
     pub fn epoch_guard(&self) -> EpochGuard<'_> {
         EpochGuard {
             device: self.device(),
-            throttle: self.gpu_share.filter(|_| self.throttled).map(Throttle::new),
+            throttle: (self.enforcement == Enforcement::TimeSlice)
+                .then_some(self.gpu_share)
+                .flatten()
+                .map(Throttle::new),
             memory_cap: self.memory_cap,
             next_check: 1,
         }
@@ -194,6 +267,14 @@ impl EpochGuard<'_> {
             throttle.start();
         }
     }
+
+    /// Idles for whatever the time slice still owes (call right after the last step, so that
+    /// the epoch's wall time holds it).
+    pub fn finish(&mut self) {
+        if let Some(throttle) = self.throttle.as_mut() {
+            throttle.finish();
+        }
+    }
 }
 
 #[cfg(test)]
@@ -208,6 +289,7 @@ mod tests {
             step: Step::Fused,
             threads: 4,
             gpu_share: Some(GpuShare::new(0.125).unwrap()),
+            gpu_share_method: ShareMethod::Spatial,
         }
     }
 
@@ -239,6 +321,40 @@ mod tests {
         );
         assert_eq!(emulation.throttle_method(), "none (runs on the CPU)");
         assert_eq!(emulation.step(), StepKind::Fast);
+    }
+
+    #[test]
+    fn a_slice_of_a_gpu_is_held_in_space_on_the_fused_step_and_in_time_when_asked() {
+        let mut s = spec(Implementation::Burn, BackendKind::Wgpu);
+        s.threads = 1;
+        let emulation = match Emulation::open(&s) {
+            Err(BackendError::NotCompiled { .. }) => {
+                return assert!(!crate::is_compiled(BackendKind::Wgpu));
+            }
+            other => other.unwrap(),
+        };
+        assert!(emulation.throttle_method().starts_with("spatial (1 cube)"));
+        assert_eq!(emulation.note(), None);
+        assert_eq!(emulation.pinned_cores().map(<[usize]>::len), Some(1));
+        s.gpu_share_method = ShareMethod::TimeSlice;
+        let emulation = Emulation::open(&s).unwrap();
+        assert!(emulation.throttle_method().starts_with("time-slice"));
+        s.gpu_share_method = ShareMethod::Spatial;
+        s.step = Step::Autodiff;
+        let emulation = Emulation::open(&s).unwrap();
+        assert!(
+            emulation
+                .throttle_method()
+                .starts_with("none (spatial share not enforceable on the autodiff step)")
+        );
+        assert!(
+            emulation
+                .note()
+                .unwrap()
+                .contains("cannot be enforced on the autodiff step")
+        );
+        s.gpu_share = Some(GpuShare::WHOLE);
+        assert_eq!(Emulation::open(&s).unwrap().throttle_method(), "none");
     }
 
     #[cfg(feature = "flex")]

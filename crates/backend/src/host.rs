@@ -17,6 +17,117 @@ pub fn host_memory_bytes() -> Option<u64> {
     Some(kib * 1024)
 }
 
+/// This machine's host name up to its first dot, with every character other than a letter,
+/// digit or `_` replaced by `_` (`node-17.cluster` -> `node_17`): it names the machine in run
+/// ids, whose parts are separated by `-`. `unknown` when the OS does not say.
+pub fn host_name() -> String {
+    let mut name = String::new();
+    #[cfg(unix)]
+    {
+        let mut buf = [0u8; 256];
+        // SAFETY: gethostname writes at most buf.len() bytes into our buffer.
+        let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
+        if rc == 0 {
+            let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+            name = String::from_utf8_lossy(&buf[..end]).into_owned();
+        }
+    }
+    let short = name.split('.').next().unwrap_or_default();
+    if short.is_empty() {
+        return "unknown".to_string();
+    }
+    short
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+/// The CPU cores this process may run on, ascending (every core when the OS does not say).
+pub fn allowed_cores() -> Vec<usize> {
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: a zeroed cpu_set_t is a valid empty set; sched_getaffinity writes into it.
+        let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+        // SAFETY: pid 0 is the calling thread; the size is the set's.
+        let rc = unsafe { libc::sched_getaffinity(0, std::mem::size_of_val(&set), &mut set) };
+        if rc == 0 {
+            // SAFETY: CPU_ISSET reads a bit of the set the kernel filled.
+            return (0..libc::CPU_SETSIZE as usize)
+                .filter(|&core| unsafe { libc::CPU_ISSET(core, &set) })
+                .collect();
+        }
+    }
+    (0..host_cores()).collect()
+}
+
+/// The first `n` of the `allowed` cores, or `None` when fewer than `n` are allowed.
+pub fn first_cores(allowed: &[usize], n: usize) -> Option<Vec<usize>> {
+    (n >= 1 && allowed.len() >= n).then(|| allowed[..n].to_vec())
+}
+
+/// Pins every thread of this process, and every thread it starts later, to `cores` (Linux;
+/// elsewhere nothing happens and the result is `Ok(false)`).
+pub fn pin_process(cores: &[usize]) -> std::io::Result<bool> {
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: a zeroed cpu_set_t is a valid empty set.
+        let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+        for &core in cores {
+            // SAFETY: CPU_SET writes a bit of our own set; cores come from the allowed list.
+            unsafe { libc::CPU_SET(core, &mut set) };
+        }
+        // Threads inherit their creator's affinity: pin every existing one (the driver's
+        // included); those started later follow.
+        let tasks = std::fs::read_dir("/proc/self/task")?;
+        for task in tasks {
+            let tid: libc::pid_t = match task?.file_name().to_string_lossy().parse() {
+                Ok(tid) => tid,
+                Err(_) => continue,
+            };
+            // SAFETY: sched_setaffinity reads the set; a thread that ended meanwhile fails
+            // with ESRCH, which is ignored.
+            let rc = unsafe { libc::sched_setaffinity(tid, std::mem::size_of_val(&set), &set) };
+            if rc != 0 {
+                let error = std::io::Error::last_os_error();
+                if error.raw_os_error() != Some(libc::ESRCH) {
+                    return Err(error);
+                }
+            }
+        }
+        Ok(true)
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = cores;
+        Ok(false)
+    }
+}
+
+/// Cores as a short list: `0-3`, `0,2,5`.
+pub fn cores_text(cores: &[usize]) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut i = 0;
+    while i < cores.len() {
+        let mut j = i;
+        while j + 1 < cores.len() && cores[j + 1] == cores[j] + 1 {
+            j += 1;
+        }
+        parts.push(if j > i {
+            format!("{}-{}", cores[i], cores[j])
+        } else {
+            cores[i].to_string()
+        });
+        i = j + 1;
+    }
+    parts.join(",")
+}
+
 /// The CPU's model name (from /proc/cpuinfo on Linux), or the architecture when unknown.
 pub fn cpu_model() -> String {
     std::fs::read_to_string("/proc/cpuinfo")
@@ -87,6 +198,26 @@ mod tests {
     fn host_facts_are_never_empty() {
         assert!(!cpu_model().is_empty());
         assert!(host_cores() >= 1);
+    }
+
+    #[test]
+    fn the_host_name_has_no_dashes_or_dots() {
+        let name = host_name();
+        assert!(!name.is_empty());
+        assert!(
+            name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'),
+            "{name}"
+        );
+    }
+
+    #[test]
+    fn the_first_cores_of_the_allowed_ones_are_pinned_when_there_are_enough() {
+        assert_eq!(first_cores(&[0, 1, 2, 3, 4], 4), Some(vec![0, 1, 2, 3]));
+        assert_eq!(first_cores(&[2, 5], 4), None);
+        assert_eq!(first_cores(&[2, 5], 1), Some(vec![2]));
+        assert_eq!(cores_text(&[0, 1, 2, 3]), "0-3");
+        assert_eq!(cores_text(&[0, 2, 3, 7]), "0,2-3,7");
+        assert!(!allowed_cores().is_empty());
     }
 
     #[test]

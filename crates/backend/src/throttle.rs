@@ -1,13 +1,14 @@
-//! A fractional device: the throttle that imitates a MIG slice such as DataSphere's g2.mig
-//! (1/8 of an A100), and a memory cap of the same share.
+//! A fractional device in time: the duty cycle that imitates time-slicing (Kubernetes GPU
+//! time-slicing, HAMi-core's SM limit), and a memory cap of a share of the device.
 //!
-//! After each training step the caller synchronises the device and calls
-//! [`Throttle::after_step`]. The throttle takes the time since the end of its previous idle
-//! period as the step's busy time `t` and idles `t * (1/f - 1)`, so the device is busy a
-//! fraction `f` of the wall time and the run takes about `1/f` as long. A real MIG slice
-//! instead has `f` of the SMs at full clock: work that cannot fill a whole GPU (a batch-1
-//! step of a tiny MLP is launch-latency bound) slows far less than `1/f` there. The throttle
-//! therefore gives an upper bound of a slice's wall time, not a prediction.
+//! After each training step (or chunk of fused steps) the caller synchronises the device and
+//! calls [`Throttle::after_step`]. The throttle takes the time since the end of its previous
+//! idle period as busy time `t` and owes `t * (1/f - 1)` of idle time, which it idles in slices
+//! ([`QUANTUM`]), so the device is busy a fraction `f` of the wall time and the run takes about
+//! `1/f` as long. That is what sharing a device in time costs. A MIG slice shares it in space
+//! (`f` of the compute units at full clock) and is emulated elsewhere (the fused step's cube
+//! count, see `emulation`): work that cannot fill a whole GPU, like a batch-1 step of a tiny
+//! MLP, slows far less than `1/f` on a slice.
 
 use std::time::{Duration, Instant};
 
@@ -67,6 +68,7 @@ impl Clock for SystemClock {
 #[derive(Debug)]
 pub struct Throttle<C: Clock = SystemClock> {
     share: GpuShare,
+    quantum: Duration,
     clock: C,
     busy_since: Instant,
     busy: Duration,
@@ -74,29 +76,42 @@ pub struct Throttle<C: Clock = SystemClock> {
     ideal_idle: Duration,
 }
 
+/// The busy time the throttle lets pass between two idle periods on the system clock, as a
+/// time-slicing scheduler gives each tenant a slice: after about this much busy time it idles
+/// `QUANTUM * (1/f - 1)` at once. A device left idle parks its worker threads (lavapipe's
+/// do), and the step after an idle period runs slower; with a step's worth of idle after
+/// every step (3.5 ms autodiff steps on lavapipe) that wake-up cost made a share of 1/2 take
+/// 2.9x and 1/8 take 12.4x the unthrottled time. Long slices pay it once per slice.
+pub const QUANTUM: Duration = Duration::from_millis(100);
+
 impl Throttle<SystemClock> {
-    /// A throttle to `share` of the device on the system clock; the first step's busy time
-    /// starts now.
+    /// A throttle to `share` of the device on the system clock, in slices of [`QUANTUM`] of
+    /// busy time; the first step's busy time starts now.
     pub fn new(share: GpuShare) -> Self {
-        Self::with_clock(share, SystemClock)
+        Self::with_clock(share, SystemClock).with_quantum(QUANTUM)
     }
 }
 
 impl<C: Clock> Throttle<C> {
-    /// How the throttle works, for the results' `throttle_method` column.
-    pub const METHOD: &'static str = "duty-cycle";
-
-    /// A throttle on the given clock.
+    /// A throttle on the given clock that idles after every step (no quantum).
     pub fn with_clock(share: GpuShare, mut clock: C) -> Self {
         let busy_since = clock.now();
         Self {
             share,
+            quantum: Duration::ZERO,
             clock,
             busy_since,
             busy: Duration::ZERO,
             idle: Duration::ZERO,
             ideal_idle: Duration::ZERO,
         }
+    }
+
+    /// Idles only once the idle time owed reaches `quantum * (1/f - 1)`, the idle period of a
+    /// slice of `quantum` busy time.
+    pub fn with_quantum(mut self, quantum: Duration) -> Self {
+        self.quantum = quantum;
+        self
     }
 
     /// The share f.
@@ -110,8 +125,10 @@ impl<C: Clock> Throttle<C> {
         self.busy_since = self.clock.now();
     }
 
-    /// Ends a step: the time since the last idle period is the step's busy time `t`; idles
-    /// `t * (1/f - 1)` and returns the time actually idled. Call after synchronising the device.
+    /// Ends a step: the time since the last idle period is the step's busy time `t`, which
+    /// adds `t * (1/f - 1)` to the idle time owed; idles all that is owed once it reaches a
+    /// slice's idle period, and returns the time actually idled. Call after synchronising the
+    /// device.
     ///
     /// Sleeps overshoot (timer slack, a loaded machine): the excess is carried over and idled
     /// less on the next steps, so the total idle time tracks the ideal one.
@@ -120,16 +137,35 @@ impl<C: Clock> Throttle<C> {
         let busy = now.saturating_duration_since(self.busy_since);
         self.busy += busy;
         // At most 1023 x the busy time: the share is at least 1/1024.
+        let idle_per_busy = 1.0 / self.share.get() - 1.0;
+        self.ideal_idle += busy.mul_f64(idle_per_busy);
+        let wanted = self.ideal_idle.saturating_sub(self.idle);
+        if wanted.is_zero() || wanted < self.quantum.mul_f64(idle_per_busy) {
+            self.busy_since = now;
+            return Duration::ZERO;
+        }
+        self.idle_for(wanted, now)
+    }
+
+    /// Idles for whatever idle time is still owed (at the end of an epoch, so that its wall
+    /// time holds all of it); returns the time idled.
+    pub fn finish(&mut self) -> Duration {
+        let now = self.clock.now();
+        let busy = now.saturating_duration_since(self.busy_since);
+        self.busy += busy;
         self.ideal_idle += busy.mul_f64(1.0 / self.share.get() - 1.0);
         let wanted = self.ideal_idle.saturating_sub(self.idle);
-        let mut slept = Duration::ZERO;
-        if !wanted.is_zero() {
-            self.clock.sleep(wanted);
-            self.busy_since = self.clock.now();
-            slept = self.busy_since.saturating_duration_since(now);
-        } else {
+        if wanted.is_zero() {
             self.busy_since = now;
+            return Duration::ZERO;
         }
+        self.idle_for(wanted, now)
+    }
+
+    fn idle_for(&mut self, wanted: Duration, now: Instant) -> Duration {
+        self.clock.sleep(wanted);
+        self.busy_since = self.clock.now();
+        let slept = self.busy_since.saturating_duration_since(now);
         self.idle += slept;
         slept
     }
@@ -277,6 +313,31 @@ mod tests {
         let mut t = throttle(GpuShare::MIN);
         t.clock.now += Duration::from_secs(10);
         assert_eq!(t.after_step(), Duration::from_secs(10_230));
+    }
+
+    #[test]
+    fn a_quantum_gathers_idle_time_into_slices_and_finish_pays_the_rest() {
+        // Slices of 10 ms busy at 1/4: idle 30 ms after each 10 ms of steps.
+        let mut t = throttle(0.25).with_quantum(Duration::from_millis(10));
+        for _ in 0..2 {
+            t.clock.now += Duration::from_millis(4);
+            assert_eq!(t.after_step(), Duration::ZERO);
+        }
+        t.clock.now += Duration::from_millis(4);
+        assert_eq!(t.after_step(), Duration::from_millis(36));
+        t.clock.now += Duration::from_millis(1);
+        assert_eq!(t.after_step(), Duration::ZERO);
+        assert_eq!(t.finish(), Duration::from_millis(3));
+        assert_eq!(t.busy(), Duration::from_millis(13));
+        assert_eq!(t.idle(), Duration::from_millis(39));
+        assert_eq!(t.finish(), Duration::ZERO);
+    }
+
+    #[test]
+    fn finish_counts_the_busy_time_since_the_last_step() {
+        let mut t = throttle(0.5).with_quantum(Duration::from_secs(1));
+        t.clock.now += Duration::from_millis(2);
+        assert_eq!(t.finish(), Duration::from_millis(2));
     }
 
     #[test]

@@ -2,7 +2,8 @@
 //!
 //! - [`Name`]: enumerations whose values have one spelling in configuration files, flags,
 //!   result CSVs and messages, parsed the same way everywhere (trimmed, case-insensitive) by
-//!   [`parse_name`]: [`BackendKind`], [`Implementation`], [`Order`], [`Step`], [`StepKind`].
+//!   [`parse_name`]: [`BackendKind`], [`Implementation`], [`Order`], [`Step`], [`StepKind`],
+//!   [`ShareMethod`].
 //! - [`GpuShare`]: a validated fraction of a GPU, in [1/1024, 1].
 //! - [`Order::indices`] and [`SplitMix64`]: the visiting order of an epoch, replayable from a
 //!   seed on every platform.
@@ -20,7 +21,8 @@ mod share;
 #[cfg(feature = "clap")]
 pub use name::NameParser;
 pub use name::{
-    BackendKind, Implementation, Name, Order, Step, StepKind, UnknownNameError, parse_name,
+    BackendKind, Implementation, Name, Order, ShareMethod, Step, StepKind, UnknownNameError,
+    parse_name,
 };
 pub use order::SplitMix64;
 pub use progress::{Control, EpochStats, Evaluation, Progress, ProgressSink, Silent};

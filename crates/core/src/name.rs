@@ -211,6 +211,20 @@ names! {
 }
 
 names! {
+    /// How a share of a GPU is emulated.
+    #[derive(Default)]
+    pub enum ShareMethod ("GPU share method") {
+        /// The device's compute is limited the way a MIG slice limits it: in space (how many
+        /// compute units the work may use), at full speed. The default.
+        #[default]
+        Spatial = "spatial",
+        /// The device is lent for a share of the time (a duty cycle), as time-slicing
+        /// schedulers lend it.
+        TimeSlice = "time-slice",
+    }
+}
+
+names! {
     /// The training step a run actually took: the `step` column of the results.
     pub enum StepKind ("step") {
         /// The fused operation ([`Step::Fused`]).
@@ -246,6 +260,7 @@ mod tests {
         round_trip::<Order>();
         round_trip::<Step>();
         round_trip::<StepKind>();
+        round_trip::<ShareMethod>();
     }
 
     #[test]

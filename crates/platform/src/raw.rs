@@ -50,6 +50,7 @@ pub(crate) struct RawRun {
     pub step: Option<Spanned<String>>,
     pub threads: Option<Spanned<i64>>,
     pub gpu_share: Option<Spanned<f64>>,
+    pub gpu_share_method: Option<Spanned<String>>,
     pub implementation: Option<Spanned<String>>,
     pub epochs: Option<Spanned<i64>>,
     pub batch_size: Option<Spanned<i64>>,

@@ -1,7 +1,7 @@
 //! The `[run]` section: how a configuration is replayed on this machine (backend, step,
 //! threads, GPU share, training settings), and how command-line flags override it.
 
-use replay_core::{BackendKind, GpuShare, Implementation, Name, Order, Step};
+use replay_core::{BackendKind, GpuShare, Implementation, Name, Order, ShareMethod, Step};
 use toml::Spanned;
 
 use crate::error::{ConfigError, Source};
@@ -33,6 +33,8 @@ pub struct RunSettings {
     /// Share of the GPU to emulate; default the configuration's GPU fraction
     /// (`hardware.gpu_count` capped at 1); `None` without a GPU.
     pub gpu_share: Option<GpuShare>,
+    /// How the GPU share is emulated; default [`ShareMethod::Spatial`], as a MIG slice works.
+    pub gpu_share_method: ShareMethod,
     /// Implementation; default [`Implementation::Burn`].
     pub implementation: Implementation,
     /// Epochs to train; default 1.
@@ -62,6 +64,8 @@ pub struct Overrides {
     pub threads: Option<usize>,
     /// `--gpu-share`.
     pub gpu_share: Option<GpuShare>,
+    /// `--gpu-share-method`.
+    pub gpu_share_method: Option<ShareMethod>,
     /// `--epochs`.
     pub epochs: Option<u64>,
     /// `--seed`.
@@ -89,6 +93,7 @@ impl RunSettings {
         self.step = overrides.step.unwrap_or(self.step);
         self.threads = overrides.threads.unwrap_or(self.threads);
         self.gpu_share = overrides.gpu_share.or(self.gpu_share);
+        self.gpu_share_method = overrides.gpu_share_method.unwrap_or(self.gpu_share_method);
         self.epochs = overrides.epochs.unwrap_or(self.epochs);
         self.seed = overrides.seed.unwrap_or(self.seed);
         self
@@ -129,6 +134,8 @@ impl RunSettings {
             step: name(src, "run.step", raw.step)?.unwrap_or_default(),
             threads,
             gpu_share,
+            gpu_share_method: name(src, "run.gpu_share_method", raw.gpu_share_method)?
+                .unwrap_or_default(),
             implementation,
             epochs: count("run.epochs", &raw.epochs, 1, DEFAULT_EPOCHS)?,
             batch_size: count("run.batch_size", &raw.batch_size, 1, DEFAULT_BATCH_SIZE)?,
@@ -169,6 +176,7 @@ mod tests {
             step: Step::Fused,
             threads: 1,
             gpu_share: None,
+            gpu_share_method: ShareMethod::Spatial,
             implementation: Implementation::Burn,
             epochs: 1,
             batch_size: 1,

@@ -62,7 +62,7 @@ pub struct ResultsSet {
     pub rows: Vec<ResultRow>,
     /// Every line or file that was skipped, and why.
     pub problems: Vec<Problem>,
-    /// The CSV files read, in name order.
+    /// The CSV files read, in path order.
     pub files: Vec<PathBuf>,
 }
 
@@ -88,7 +88,9 @@ impl ResultsSet {
     }
 }
 
-/// Reads every `*.csv` file directly inside `dir` (not its subfolders).
+/// Reads every `*.csv` file inside `dir` and its subfolders (a cluster's nodes each write to a
+/// folder of their own, see README's "Running a sweep on a cluster"; symbolic links to folders
+/// are not followed).
 ///
 /// Files with the previous header ([`HEADER_V1`]) are read with the newer columns empty.
 /// A file with another header (another tool's CSV), an unreadable file, a truncated line, a
@@ -98,18 +100,26 @@ impl ResultsSet {
 /// folder is not mistaken for an empty study; CSV files without valid rows give an empty
 /// [`ResultsSet::rows`] and their problems.
 pub fn read_results(dir: &Path) -> Result<ResultsSet, ReadError> {
-    let dir_error = |source| ReadError::Dir {
-        path: dir.to_path_buf(),
-        source,
-    };
     let mut files = Vec::new();
-    for entry in fs::read_dir(dir).map_err(dir_error)? {
-        let path = entry.map_err(dir_error)?.path();
-        let is_csv = path
-            .extension()
-            .is_some_and(|ext| ext.eq_ignore_ascii_case("csv"));
-        if is_csv && path.is_file() {
-            files.push(path);
+    let mut folders = vec![dir.to_path_buf()];
+    while let Some(folder) = folders.pop() {
+        let dir_error = |source| ReadError::Dir {
+            path: folder.clone(),
+            source,
+        };
+        for entry in fs::read_dir(&folder).map_err(dir_error)? {
+            let entry = entry.map_err(dir_error)?;
+            let path = entry.path();
+            if entry.file_type().map_err(dir_error)?.is_dir() {
+                folders.push(path);
+                continue;
+            }
+            let is_csv = path
+                .extension()
+                .is_some_and(|ext| ext.eq_ignore_ascii_case("csv"));
+            if is_csv && path.is_file() {
+                files.push(path);
+            }
         }
     }
     if files.is_empty() {
@@ -350,6 +360,28 @@ mod tests {
             "{err}"
         );
         assert!(err.to_string().contains("nope"), "{err}");
+    }
+
+    #[test]
+    fn the_folders_of_several_hosts_are_read_together() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut rows = Vec::new();
+        for (host, folder) in [("node_a", "node_a"), ("node_b", "deep/node_b")] {
+            let mut row = sample_row();
+            row.run_id = format!("1764312000-{host}-77-1");
+            ResultsFile::open(&dir.path().join(folder), "g2.mig")
+                .unwrap()
+                .append(&row)
+                .unwrap();
+            rows.push(row);
+        }
+        let set = read_results(dir.path()).unwrap();
+        assert_eq!(set.files.len(), 2);
+        assert!(set.problems.is_empty(), "{:?}", set.problems);
+        let mut hosts: Vec<_> = set.rows.iter().filter_map(|r| r.host()).collect();
+        hosts.sort_unstable();
+        assert_eq!(hosts, ["node_a", "node_b"]);
+        assert_eq!(set.rows.len(), rows.len());
     }
 
     #[test]

@@ -227,9 +227,26 @@ pub struct HostDevice {
     pub device: String,
 }
 
+/// One machine that ran rows (a cluster's node, a laptop), as named by the rows' run ids.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HostMachine {
+    /// The host name, or `unnamed` for rows whose run id does not name one (older rows).
+    pub host: String,
+    /// Its CPU models, sorted.
+    pub cpus: Vec<String>,
+    /// Rows it wrote, count.
+    pub rows: usize,
+    /// Runs it made, count.
+    pub runs: usize,
+    /// The configurations it ran, sorted.
+    pub configs: Vec<String>,
+}
+
 /// The machine(s) that produced the rows: every configuration is an emulation on them.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct HostReport {
+    /// Which machine ran which rows, sorted by host name.
+    pub machines: Vec<HostMachine>,
     /// The host CPUs, sorted.
     pub cpus: Vec<HostCpu>,
     /// The backends and devices, sorted.
@@ -560,7 +577,29 @@ fn host(rows: &[ResultRow]) -> HostReport {
             device: r.device.clone(),
         })
         .collect();
+    let mut by_host: BTreeMap<&str, Vec<&ResultRow>> = BTreeMap::new();
+    for row in rows {
+        by_host
+            .entry(row.host().unwrap_or("unnamed"))
+            .or_default()
+            .push(row);
+    }
+    let machines = by_host
+        .into_iter()
+        .map(|(host, rows)| HostMachine {
+            host: host.to_string(),
+            cpus: distinct(rows.iter().map(|r| r.host_cpu.as_str())),
+            rows: rows.len(),
+            runs: rows
+                .iter()
+                .map(|r| r.run_id.as_str())
+                .collect::<BTreeSet<_>>()
+                .len(),
+            configs: distinct(rows.iter().map(|r| r.config.as_str())),
+        })
+        .collect();
     HostReport {
+        machines,
         cpus: cpus.into_iter().collect(),
         devices: devices.into_iter().collect(),
         versions: distinct(rows.iter().map(|r| r.version.as_str())),

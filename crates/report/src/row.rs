@@ -337,6 +337,16 @@ const MIB: f64 = 1024.0 * 1024.0;
 const GB: f64 = 1e9;
 
 impl ResultRow {
+    /// The machine that ran the row, from its run id (`<unix s>-<host>-<pid>-<n>`, the runner's
+    /// since rows name their host); `None` for run ids of another shape (older rows).
+    pub fn host(&self) -> Option<&str> {
+        let (seconds, rest) = self.run_id.split_once('-')?;
+        let mut tail = rest.rsplitn(3, '-');
+        let (n, pid, host) = (tail.next()?, tail.next()?, tail.next()?);
+        let digits = |t: &str| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit());
+        (digits(seconds) && digits(pid) && digits(n) && !host.is_empty()).then_some(host)
+    }
+
     /// The row of one epoch of a run; the one place a row's derived columns (throughput, RAM
     /// exceeded, status) are computed.
     pub fn new(run: &RunFacts, epoch: &EpochFacts) -> Self {
@@ -445,6 +455,21 @@ pub(crate) mod tests {
     use super::*;
 
     /// A plausible row for tests: g2.mig, burn, epoch 1, status ok.
+    #[test]
+    fn the_host_is_read_from_the_run_id() {
+        let mut row = sample_row();
+        for (id, host) in [
+            ("1764312000-node_17-4242-1", Some("node_17")),
+            ("1764312000-a-b-4242-12", Some("a-b")),
+            ("1764312000-4242-1", None),
+            ("run-1", None),
+            ("1764312000--4242-1", None),
+        ] {
+            row.run_id = id.to_string();
+            assert_eq!(row.host(), host, "{id}");
+        }
+    }
+
     pub(crate) fn sample_row() -> ResultRow {
         ResultRow {
             run_id: "run-1".to_string(),

@@ -224,7 +224,7 @@ The ratio is replay / study: below 1, the replay was faster. The accuracy differ
 
 ## Host
 
-These figures were measured on this host, which emulates each configuration: a thread pool of the configuration's vCPUs (capped at the host's cores), the GPU share by throttling, and the RAM as a budget checked against the peak memory. They are not measurements on the real platforms.
+These figures were measured on the hosts below, which emulate each configuration: the configuration's vCPUs as threads pinned to as many host cores (where the host has them), the GPU share as a slice of the device's compute units or as a time slice (the `throttle_method` column says which), and the RAM as a budget checked against the peak memory. They are not measurements on the real platforms.
 
 - CPU: Test CPU @ 2.0GHz (2 logical cores)
 - Backend ndarray: cpu

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
-use replay_core::{BackendKind, GpuShare, Implementation, NameParser, Order, Step};
+use replay_core::{BackendKind, GpuShare, Implementation, NameParser, Order, ShareMethod, Step};
 use replay_platform::Overrides;
 use replay_session::{Options, Shard};
 
@@ -96,6 +96,10 @@ pub struct CommonArgs {
     /// configuration's GPU fraction).
     #[arg(long, value_name = "F")]
     pub gpu_share: Option<GpuShare>,
+    /// How to emulate the GPU share: in space, as a MIG slice limits compute units (fused
+    /// step), or in time, as a duty cycle.
+    #[arg(long, value_parser = NameParser::<ShareMethod>::new())]
+    pub gpu_share_method: Option<ShareMethod>,
     /// Train on the first N training images only (quick runs).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub limit: Option<u32>,
@@ -132,6 +136,7 @@ impl CommonArgs {
             step: self.step,
             threads: self.threads.map(|t| t as usize),
             gpu_share: self.gpu_share,
+            gpu_share_method: self.gpu_share_method,
             epochs: self.epochs,
             seed: self.seed,
             order: self.order,

@@ -330,11 +330,38 @@ fn a_gpu_configuration_runs_throttled_on_wgpu_or_says_how_to_build_it() {
         ["wgpu", "0.125", "fused"]
     );
     assert!(
-        cell("throttle_method").starts_with("duty-cycle"),
+        cell("throttle_method").starts_with("spatial (1 cube)"),
         "{}",
         cell("throttle_method")
     );
     assert_ne!(cell("device"), "cpu");
+
+    replay(&config("g2mig.toml"), data.path(), out.path())
+        .args(["--limit", "100", "--gpu-share-method", "time-slice"])
+        .assert()
+        .success();
+    let rows = read_csv(&out.path().join("g2.mig.csv"));
+    let method = &rows[2][col("throttle_method")];
+    assert!(method.starts_with("time-slice"), "{method}");
+}
+
+#[test]
+fn vcpus_pin_the_process_to_as_many_host_cores_when_the_host_has_them() {
+    let (data, out) = (synthetic_mnist(), tempfile::tempdir().unwrap());
+    replay(&config("c14.toml"), data.path(), out.path())
+        .args(["--limit", "50", "--threads", "1"])
+        .assert()
+        .success()
+        .stdout(predicate::str::is_match("1 vCPU: pinned to host core [0-9]+\\n").unwrap());
+    let cores = std::thread::available_parallelism().unwrap().get();
+    replay(&config("c14.toml"), data.path(), out.path())
+        .args(["--limit", "50", "--threads", &(cores + 1).to_string()])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(format!(
+            "{} vCPUs: not pinned, the host has {cores} cores",
+            cores + 1
+        )));
 }
 
 #[test]

@@ -128,6 +128,7 @@ impl Plan {
             step: s.step,
             threads: s.threads,
             gpu_share: s.gpu_share,
+            gpu_share_method: s.gpu_share_method,
         }
     }
 
@@ -145,6 +146,8 @@ impl Plan {
 
 /// Where a session reports what it does; every method does nothing unless implemented.
 pub trait Observer: Send {
+    /// Something a person should know about how the configuration is emulated.
+    fn note(&mut self, _text: &str) {}
     /// Item `position` (from 0) of the `of` items a sweep runs here starts.
     fn item_started(&mut self, _position: usize, _of: usize, _item: &SweepItem) {}
     /// The results file was upgraded from an older header, carrying `rows` rows over.
@@ -204,6 +207,24 @@ impl<'a> Session<'a> {
         observer: &mut dyn Observer,
     ) -> Result<Self, SessionError> {
         let emulation = Emulation::open(&plan.emulation())?;
+        let vcpus = plan.settings.threads;
+        let plural =
+            |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+        let cpus = plural(vcpus, "vCPU", "vCPUs");
+        observer.note(&match emulation.pinned_cores() {
+            Some(cores) => format!(
+                "{cpus}: pinned to host {} {}",
+                if cores.len() == 1 { "core" } else { "cores" },
+                replay_backend::host::cores_text(cores)
+            ),
+            None => {
+                let host = plural(replay_backend::host::host_cores(), "core", "cores");
+                format!("{cpus}: not pinned, the host has {host}")
+            }
+        });
+        if let Some(note) = emulation.note() {
+            observer.note(&note);
+        }
         let results = ResultsFile::open(&plan.options.out, &plan.config.name)?;
         if let Some(rows) = results.upgraded_rows() {
             observer.results_upgraded(results.path(), rows);
@@ -252,6 +273,7 @@ impl<'a> Session<'a> {
             sink.guard.start();
             let (before, clock) = (Usage::now(), Instant::now());
             let stats = pool.install(|| network.train_epoch(train, s.order, epoch, &mut sink))?;
+            sink.guard.finish();
             let (wall_s, used) = (clock.elapsed().as_secs_f64(), Usage::now().since(&before));
             let failure = sink.failure.take();
             let evaluation = match (stats.completed, &failure) {
@@ -305,7 +327,12 @@ impl<'a> Session<'a> {
             .duration_since(SystemTime::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
         Ok(RunFacts {
-            run_id: format!("{unix_s}-{}-{}", std::process::id(), next_run()),
+            run_id: format!(
+                "{unix_s}-{}-{}-{}",
+                replay_backend::host::host_name(),
+                std::process::id(),
+                next_run()
+            ),
             started_utc: humantime::format_rfc3339_seconds(started).to_string(),
             config: plan.config.name.clone(),
             platform: plan.config.platform.clone(),

@@ -45,6 +45,10 @@ impl ProgressBar {
 }
 
 impl Observer for ProgressBar {
+    fn note(&mut self, text: &str) {
+        println!("{text}");
+    }
+
     fn item_started(&mut self, position: usize, of: usize, item: &SweepItem) {
         let (plan, s) = (&item.plan, &item.plan.settings);
         println!(

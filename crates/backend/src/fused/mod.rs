@@ -17,6 +17,7 @@
 // The operation's signature is one backend call: every tensor and setting is an argument.
 #![allow(clippy::too_many_arguments, clippy::type_complexity)]
 
+#[cfg(any(feature = "flex", feature = "ndarray"))]
 mod cpu;
 #[cfg(feature = "wgpu")]
 mod cube;

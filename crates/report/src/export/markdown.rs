@@ -79,10 +79,11 @@ fn plural(count: usize, one: &str, many: &str) -> String {
     format!("{count} {}", if count == 1 { one } else { many })
 }
 
-const HOST_NOTE: &str = "These figures were measured on this host, which emulates each \
-configuration: a thread pool of the configuration's vCPUs (capped at the host's cores), the GPU \
-share by throttling, and the RAM as a budget checked against the peak memory. They are not \
-measurements on the real platforms.";
+const HOST_NOTE: &str = "These figures were measured on the hosts below, which emulate each \
+configuration: the configuration's vCPUs as threads pinned to as many host cores (where the host \
+has them), the GPU share as a slice of the device's compute units or as a time slice (the \
+`throttle_method` column says which), and the RAM as a budget checked against the peak memory. \
+They are not measurements on the real platforms.";
 
 fn render(report: &Report, charts: &[Chart]) -> String {
     let mut out = String::new();
@@ -126,6 +127,28 @@ fn render(report: &Report, charts: &[Chart]) -> String {
     out.push_str("## Host\n\n");
     out.push_str(HOST_NOTE);
     out.push_str("\n\n");
+    if report.host.machines.len() > 1 {
+        out.push_str(
+            "| host | CPU | rows | runs | configurations |\n| --- | --- | --- | --- | --- |\n",
+        );
+        for m in &report.host.machines {
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} | {} |",
+                m.host,
+                m.cpus.join("; "),
+                m.rows,
+                m.runs,
+                m.configs.join(", ")
+            );
+        }
+        out.push('\n');
+    }
+    if let [m] = report.host.machines.as_slice()
+        && m.host != "unnamed"
+    {
+        let _ = writeln!(out, "- Host: {} ({} rows, {} runs)", m.host, m.rows, m.runs);
+    }
     for cpu in &report.host.cpus {
         let _ = writeln!(out, "- CPU: {} ({} logical cores)", cpu.cpu, cpu.cores);
     }
