@@ -1,8 +1,9 @@
 //! Seconds per training epoch of every training step on every compiled backend, and of the
 //! hand-written rule, at batch 1 on one thread, on the real MNIST.
 //!
-//! `cargo bench -p replay-model --bench epoch_speed [-- RUNS [LIMIT]]` (with `--features`
-//! or `--all-features` for more backends; `MNIST_DIR` or `data/mnist` for the data)
+//! `cargo bench -p replay-model --bench epoch_speed [-- RUNS [LIMIT]]` (add
+//! `--features replay-backend/ndarray,replay-backend/wgpu` for more backends; `MNIST_DIR` or
+//! `data/mnist` for the data)
 //!
 //! Prints a table of the median, min and max over RUNS runs (default 3) of one epoch over the
 //! first LIMIT training images (default all 60,000). The runs of the rows alternate, so that a

@@ -139,8 +139,13 @@ impl TrainingSet {
     pub fn upload(pixels: &[u8], labels: &[u8], device: &Device) -> Self {
         let device = device.clone().without_autodiff();
         let len = labels.len();
-        let data =
-            TensorData::from_bytes_vec(pixels[..len * PIXELS].to_vec(), [len, WORDS], DType::U32);
+        // Built as u32 words (aligned for the backends, which would otherwise copy a byte
+        // buffer once more), each holding four pixels in memory order.
+        let words: Vec<u32> = pixels[..len * PIXELS]
+            .chunks_exact(4)
+            .map(|c| u32::from_ne_bytes([c[0], c[1], c[2], c[3]]))
+            .collect();
+        let data = TensorData::new(words, [len, WORDS]);
         let labels: Vec<u32> = labels.iter().map(|&l| u32::from(l)).collect();
         Self {
             images: Tensor::from_data(data, (&device, DType::U32)),
