@@ -1,13 +1,14 @@
 //! Wall time of real training runs of g2.mig under each way of emulating its GPU share,
 //! against the same run unthrottled, on wgpu (or whatever the configuration's backend is).
 //!
-//! `cargo bench -p replay-session --features replay-backend/wgpu --bench gpu_share [-- IMAGES [RUNS]]`
+//! `cargo bench -p replay-session --features replay-backend/wgpu --bench gpu_share [-- IMAGES [RUNS [STEP]]]`
 //!
 //! For the fused step (default 30,000 images, a chunk of 2,048 steps per operation) and the
 //! autodiff step (default 600 images, a step per operation), prints the median wall time of
 //! RUNS runs (default 3) unthrottled, spatial at 1/8, and time-slice at 1/2 and 1/8, and each
 //! one's ratio to the unthrottled time: a slice's units suffice for a batch-1 step (spatial:
 //! about 1), and a time slice lends the device for its share of the time (about 2 and 8).
+//! STEP (`fused` or `autodiff`) times that step alone.
 
 #![allow(clippy::unwrap_used, missing_docs)]
 
