@@ -1,7 +1,7 @@
 //! Times loading MNIST, and compares feeding a batch through Burn's `Dataset` trait with
 //! slicing the contiguous buffer.
 //!
-//! `MNIST_DIR=../shared/mnist cargo run --release -p replay-mnist --example load_time`
+//! `MNIST_DIR=data/mnist cargo run --release -p replay-mnist --example load_time`
 
 use std::time::Instant;
 

@@ -9,8 +9,8 @@
 //! first LIMIT training images (default all 60,000). The runs of the rows alternate, so that a
 //! slow spell of a shared machine hits them all. The autodiff step on wgpu takes milliseconds
 //! per step; it is timed on 2,000 images and scaled, as is the literal hand-written rule.
-//! `scripts/bench.sh` runs this with the plain-Rust floor and the numpy baseline of
-//! `../shared/bench` measured in the same run.
+//! `scripts/bench.sh` runs this with the plain-Rust floor and the numpy baseline (the
+//! project's shared baselines, `BASELINES`) measured in the same run.
 //!
 //! Like the `runner` binary, the benchmark allocates with mimalloc.
 

@@ -205,7 +205,7 @@ pub struct ResultRow {
     pub threads_used: u32,
     /// Fraction of the GPU granted by the throttle, in (0, 1]; empty for CPU configurations.
     pub gpu_share: Option<f64>,
-    /// How the GPU share was enforced (for example `duty-cycle`), or `none`.
+    /// How the GPU share was enforced (for example `spatial (1 cube)` or `time-slice`), or `none`.
     pub throttle_method: String,
     /// The configuration's RAM, the run's memory budget, in GB (10^9 bytes).
     pub ram_gb: f64,
@@ -485,7 +485,7 @@ pub(crate) mod tests {
             threads_requested: 4,
             threads_used: 2,
             gpu_share: Some(0.125),
-            throttle_method: "duty-cycle".to_string(),
+            throttle_method: "time-slice".to_string(),
             ram_gb: 16.0,
             peak_rss_mib: 312.5,
             ram_exceeded: false,

@@ -58,7 +58,7 @@ fn row(
         threads_used: 2,
         gpu_share: (backend == "wgpu").then_some(0.125),
         throttle_method: if backend == "wgpu" {
-            "duty-cycle"
+            "time-slice"
         } else {
             "none"
         }
