@@ -2,17 +2,20 @@
 //!
 //! - [`Name`]: enumerations whose values have one spelling in configuration files, flags,
 //!   result CSVs and messages, parsed the same way everywhere (trimmed, case-insensitive) by
-//!   [`parse_name`]: [`BackendKind`], [`Implementation`], [`Order`], [`Step`], [`StepKind`],
-//!   [`ShareMethod`].
+//!   [`parse_name`]: [`BackendKind`], [`Dataset`], [`Implementation`], [`Order`], [`Step`],
+//!   [`StepKind`], [`ShareMethod`].
 //! - [`GpuShare`]: a validated fraction of a GPU, in [1/1024, 1].
 //! - [`Order::indices`] and [`SplitMix64`]: the visiting order of an epoch, replayable from a
 //!   seed on every platform.
 //! - [`Progress`], [`ProgressSink`], [`EpochStats`], [`Evaluation`]: what a training loop
 //!   reports, and how its caller stops it.
 //!
+//! - [`fs::write_atomically`]: a file written whole or not at all.
+//!
 //! This crate depends on nothing heavy, so the configuration and report crates can use it
 //! without building Burn.
 
+pub mod fs;
 mod name;
 mod order;
 mod progress;
@@ -21,7 +24,7 @@ mod share;
 #[cfg(feature = "clap")]
 pub use name::NameParser;
 pub use name::{
-    BackendKind, Implementation, Name, Order, ShareMethod, Step, StepKind, UnknownNameError,
+    BackendKind, Dataset, Implementation, Name, Order, ShareMethod, Step, StepKind, UnknownNameError,
     parse_name,
 };
 pub use order::SplitMix64;

@@ -211,6 +211,19 @@ names! {
 }
 
 names! {
+    /// The image datasets a run can train on: 28 x 28 grey images in ten classes, in MNIST's
+    /// IDX format and sizes (60,000 training and 10,000 test images).
+    #[derive(Default)]
+    pub enum Dataset ("dataset") {
+        /// MNIST's handwritten digits, the study's dataset. The default.
+        #[default]
+        Mnist = "mnist",
+        /// Zalando's Fashion-MNIST: clothing in ten classes, harder than the digits.
+        FashionMnist = "fashion-mnist",
+    }
+}
+
+names! {
     /// How a share of a GPU is emulated.
     #[derive(Default)]
     pub enum ShareMethod ("GPU share method") {
@@ -261,6 +274,7 @@ mod tests {
         round_trip::<Step>();
         round_trip::<StepKind>();
         round_trip::<ShareMethod>();
+        round_trip::<Dataset>();
     }
 
     #[test]
