@@ -30,6 +30,9 @@ pub enum BackendError {
     /// The device failed while a run was using it.
     #[error("the device failed during training: {0}")]
     Device(String),
+    /// A setting the backend cannot run (the message says which and what to do instead).
+    #[error("{0}")]
+    Unsupported(String),
     /// The CPU thread pool could not be built.
     #[error("cannot start {threads} CPU threads: {detail}")]
     Threads {

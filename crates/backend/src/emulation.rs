@@ -3,7 +3,9 @@
 
 use std::sync::OnceLock;
 
-use replay_core::{BackendKind, GpuShare, Implementation, Name, ShareMethod, Step, StepKind};
+use replay_core::{
+    BackendKind, GpuShare, Implementation, Name, ShareMethod, Step, StepKind, Workload,
+};
 
 use crate::Device;
 use crate::device::{BackendError, DeviceFacts, open};
@@ -26,6 +28,8 @@ pub struct EmulationSpec {
     pub backend: BackendKind,
     /// How the Burn MLP takes its steps.
     pub step: Step,
+    /// What the run trains (the step and the threads it can use depend on it).
+    pub workload: Workload,
     /// CPU threads asked for (the configuration's vCPUs).
     pub threads: usize,
     /// The share of a GPU the configuration has.
@@ -53,14 +57,36 @@ enum Enforcement {
 /// autodiff with the variant that suits the backend (on a CPU, only the lit pixels' weight
 /// rows go through the graph, about 0.8 of the dense step's time; a GPU launches a kernel
 /// per operation whatever its size, and the extra gather and scatter made a step about 1.5
-/// times slower on wgpu, so GPUs take the dense step, as Keras does).
-pub fn step_kind(implementation: Implementation, step: Step, backend: BackendKind) -> StepKind {
-    match (implementation, step) {
+/// times slower on wgpu, so GPUs take the dense step, as Keras does). `auto` takes the fused
+/// step wherever the backend has it for the workload: on the CPU backends it is the faster
+/// one for every width and batch (`scripts/bench.sh` measures both); the wgpu kernel takes
+/// the study's 28 hidden units, so wider networks fall back to autodiff there.
+pub fn step_kind(
+    implementation: Implementation,
+    step: Step,
+    backend: BackendKind,
+    workload: &Workload,
+) -> Result<StepKind, BackendError> {
+    let autodiff = if backend.is_gpu() {
+        StepKind::Dense
+    } else {
+        StepKind::LitPixels
+    };
+    let fused = crate::fused::supports(backend, workload.hidden_units);
+    Ok(match (implementation, step) {
         (Implementation::Manual, _) => StepKind::Fast,
-        (Implementation::Burn, Step::Fused) => StepKind::Fused,
-        (Implementation::Burn, Step::Autodiff) if backend.is_gpu() => StepKind::Dense,
-        (Implementation::Burn, Step::Autodiff) => StepKind::LitPixels,
-    }
+        (Implementation::Burn, Step::Auto) if fused => StepKind::Fused,
+        (Implementation::Burn, Step::Auto | Step::Autodiff) => autodiff,
+        (Implementation::Burn, Step::Fused) if fused => StepKind::Fused,
+        (Implementation::Burn, Step::Fused) => {
+            return Err(BackendError::Unsupported(format!(
+                "the fused step on {backend} takes {} hidden units, not {}; use --step \
+                 autodiff or --step auto",
+                crate::fused::gpu_hidden_units(),
+                workload.hidden_units
+            )));
+        }
+    })
 }
 
 /// The emulated hardware of one run, opened once and shared by its repeats.
@@ -89,7 +115,7 @@ impl Emulation {
     /// rule, the fused step on a CPU backend) gets a pool of one, so that the results say what
     /// was used.
     pub fn open(spec: &EmulationSpec) -> Result<Self, BackendError> {
-        let step = step_kind(spec.implementation, spec.step, spec.backend);
+        let step = step_kind(spec.implementation, spec.step, spec.backend, &spec.workload)?;
         let pinned = host::first_cores(original_cores(), spec.threads)
             .filter(|cores| host::pin_process(cores).is_ok_and(|pinned| pinned));
         if pinned.is_none() {
@@ -100,9 +126,19 @@ impl Emulation {
             Implementation::Burn => Some(open(spec.backend)?),
             Implementation::Manual => None,
         };
-        let sequential =
-            step == StepKind::Fast || (step == StepKind::Fused && !spec.backend.is_gpu());
-        let pool = if sequential {
+        // The hand-written rule runs on one thread; the fused CPU step on as many as a step
+        // has work for; everything else on the configuration's vCPUs.
+        let cores = spec.threads.min(host::host_cores()).max(1);
+        let threads = match step {
+            StepKind::Fast => 1,
+            StepKind::Fused if !spec.backend.is_gpu() => crate::fused::cpu_threads_for(
+                spec.workload.batch_size,
+                spec.workload.hidden_units,
+                cores,
+            ),
+            _ => cores,
+        };
+        let pool = if threads == 1 {
             ThreadPool::sequential(spec.threads)
         } else {
             ThreadPool::new(spec.threads)
@@ -286,7 +322,8 @@ mod tests {
         EmulationSpec {
             implementation,
             backend,
-            step: Step::Fused,
+            step: Step::Auto,
+            workload: Workload::STUDY,
             threads: 4,
             gpu_share: Some(GpuShare::new(0.125).unwrap()),
             gpu_share_method: ShareMethod::Spatial,
@@ -297,16 +334,37 @@ mod tests {
     fn each_implementation_and_backend_takes_its_step() {
         use BackendKind::{Flex, Ndarray, Wgpu};
         use Implementation::{Burn, Manual};
+        let study = Workload::STUDY;
+        let wide = Workload {
+            hidden_units: 512,
+            batch_size: 256,
+            ..Workload::STUDY
+        };
+        let kind = |i, s, b, w: &Workload| step_kind(i, s, b, w).unwrap();
         for backend in [Flex, Ndarray, Wgpu] {
-            assert_eq!(step_kind(Burn, Step::Fused, backend), StepKind::Fused);
-            assert_eq!(step_kind(Manual, Step::Autodiff, backend), StepKind::Fast);
+            for step in [Step::Auto, Step::Fused] {
+                assert_eq!(kind(Burn, step, backend, &study), StepKind::Fused);
+            }
+            assert_eq!(
+                kind(Manual, Step::Autodiff, backend, &study),
+                StepKind::Fast
+            );
         }
-        assert_eq!(step_kind(Burn, Step::Autodiff, Flex), StepKind::LitPixels);
-        assert_eq!(
-            step_kind(Burn, Step::Autodiff, Ndarray),
-            StepKind::LitPixels
+        for backend in [Flex, Ndarray] {
+            assert_eq!(kind(Burn, Step::Auto, backend, &wide), StepKind::Fused);
+            assert_eq!(
+                kind(Burn, Step::Autodiff, backend, &wide),
+                StepKind::LitPixels
+            );
+        }
+        assert_eq!(kind(Burn, Step::Autodiff, Wgpu, &study), StepKind::Dense);
+        // The GPU kernel takes the study's width; auto falls back, fused asked for is an error.
+        assert_eq!(kind(Burn, Step::Auto, Wgpu, &wide), StepKind::Dense);
+        let err = step_kind(Burn, Step::Fused, Wgpu, &wide).unwrap_err();
+        assert!(
+            err.to_string().contains("takes 28 hidden units, not 512"),
+            "{err}"
         );
-        assert_eq!(step_kind(Burn, Step::Autodiff, Wgpu), StepKind::Dense);
     }
 
     #[test]
@@ -367,8 +425,17 @@ mod tests {
         assert_eq!(
             emulation.pool().used(),
             1,
-            "the fused CPU step is sequential"
+            "the fused CPU step runs a batch-1 step on one thread"
         );
+        s.workload = Workload {
+            hidden_units: 512,
+            batch_size: 256,
+            ..Workload::STUDY
+        };
+        let wide = Emulation::open(&s).unwrap();
+        assert_eq!(wide.step(), StepKind::Fused);
+        assert_eq!(wide.pool().used(), 4.min(crate::host_cores()));
+        s.workload = Workload::STUDY;
         s.step = Step::Autodiff;
         s.gpu_share = None;
         let emulation = Emulation::open(&s).unwrap();

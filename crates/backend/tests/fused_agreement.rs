@@ -52,7 +52,7 @@ fn train(
     let (pixels, labels) = images(N);
     let set = TrainingSet::upload(&pixels, &labels, &device);
     let order: Vec<usize> = (0..N).rev().collect();
-    let order = set.order(&order);
+    let order = set.order(&order).unwrap();
     let mut p = params(&device);
     let mut all = StepScores {
         losses: Vec::new(),

@@ -5,6 +5,8 @@
 //!   [`parse_name`]: [`BackendKind`], [`Dataset`], [`Implementation`], [`Order`], [`Step`],
 //!   [`StepKind`], [`ShareMethod`].
 //! - [`GpuShare`]: a validated fraction of a GPU, in [1/1024, 1].
+//! - [`Workload`]: what a run trains (dataset, hidden units, batch size); the study's is
+//!   [`Workload::STUDY`].
 //! - [`Order::indices`] and [`SplitMix64`]: the visiting order of an epoch, replayable from a
 //!   seed on every platform.
 //! - [`Progress`], [`ProgressSink`], [`EpochStats`], [`Evaluation`]: what a training loop
@@ -20,13 +22,15 @@ mod name;
 mod order;
 mod progress;
 mod share;
+mod workload;
 
 #[cfg(feature = "clap")]
 pub use name::NameParser;
 pub use name::{
-    BackendKind, Dataset, Implementation, Name, Order, ShareMethod, Step, StepKind, UnknownNameError,
-    parse_name,
+    BackendKind, Dataset, Implementation, Name, Order, ShareMethod, Step, StepKind,
+    UnknownNameError, parse_name,
 };
 pub use order::SplitMix64;
 pub use progress::{Control, EpochStats, Evaluation, Progress, ProgressSink, Silent};
 pub use share::{GpuShare, InvalidShareError};
+pub use workload::Workload;

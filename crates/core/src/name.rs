@@ -201,8 +201,11 @@ names! {
     /// How the Burn MLP takes its training steps, as a configuration or flag asks for it.
     #[derive(Default)]
     pub enum Step ("training step") {
-        /// One backend operation runs a whole chunk of SGD steps (the default).
+        /// The faster of the two for the backend and the workload (the default); the results
+        /// say which one ran.
         #[default]
+        Auto = "auto",
+        /// One backend operation runs a whole chunk of SGD steps.
         Fused = "fused",
         /// Burn's autodiff graph and tensor operations, about 25 per step: the framework
         /// reference the fused step is tested against.
@@ -298,7 +301,7 @@ mod tests {
         let err = "".parse::<Step>().unwrap_err();
         assert_eq!(
             err.to_string(),
-            "unknown training step ''; expected one of: fused, autodiff"
+            "unknown training step ''; expected one of: auto, fused, autodiff"
         );
     }
 

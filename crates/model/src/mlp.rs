@@ -29,12 +29,15 @@ pub enum ModelError {
     },
     /// A weights file lacks tensors, or holds tensors of the wrong shape.
     #[error(
-        "weights file '{path}' does not fit the 784-28-10 network: {message}; expected tensors \
-         hidden.weight [784, 28], hidden.bias [28], output.weight [28, 10], output.bias [10]"
+        "weights file '{path}' does not fit the 784-{hidden}-10 network: {message}; expected \
+         tensors hidden.weight [784, {hidden}], hidden.bias [{hidden}], output.weight \
+         [{hidden}, 10], output.bias [10]"
     )]
     WeightsMismatch {
         /// The file.
         path: String,
+        /// The network's hidden units.
+        hidden: usize,
         /// Which tensors are missing, unexpected or misshapen.
         message: String,
     },
@@ -59,7 +62,8 @@ pub fn weights_file_id(path: &Path) -> Result<String, ModelError> {
     Ok(format!("sha256:{hex}"))
 }
 
-/// Builds an [`Mlp`]: layer sizes default to the study's 784-28-10.
+/// Builds an [`Mlp`]: layer sizes default to the study's 784-28-10; `hidden` may be any
+/// width.
 #[derive(Config, Debug)]
 pub struct MlpConfig {
     /// Input features (28 x 28 pixels).
@@ -103,14 +107,14 @@ fn glorot_layer(inputs: usize, outputs: usize, device: &Device) -> Linear {
     layer
 }
 
-/// The 784-28-10 sigmoid MLP.
+/// The 784-N-10 sigmoid MLP (the study's has N = 28 hidden units).
 ///
 /// Burn's `Linear` stores its weight as `[inputs, outputs]` and computes `x W + b`.
 #[derive(Module, Debug)]
 pub struct Mlp {
-    /// 784 -> 28, followed by a sigmoid.
+    /// 784 -> N, followed by a sigmoid.
     pub hidden: Linear,
-    /// 28 -> 10, followed by a sigmoid.
+    /// N -> 10, followed by a sigmoid.
     pub output: Linear,
 }
 
@@ -122,15 +126,26 @@ impl Mlp {
         sigmoid(self.output.forward(hidden))
     }
 
+    /// The number of hidden units.
+    pub fn hidden_units(&self) -> usize {
+        self.hidden.weight.dims()[1]
+    }
+
     /// Writes the weights as a SafeTensors file (atomically: a crash leaves any old file
-    /// whole). Tensors, all f32, in Burn's layout (`x W + b`, weights `[in, out]`):
-    /// `hidden.weight` `[784, 28]`, `hidden.bias` `[28]`, `output.weight` `[28, 10]`,
-    /// `output.bias` `[10]`. PyTorch's `nn.Linear` wants `[out, in]`: transpose the weights
+    /// whole). Tensors, all f32, in Burn's layout (`x W + b`, weights `[in, out]`), for N
+    /// hidden units: `hidden.weight` `[784, N]`, `hidden.bias` `[N]`, `output.weight`
+    /// `[N, 10]`, `output.bias` `[10]`. PyTorch's `nn.Linear` wants `[out, in]`: transpose the weights
     /// when loading them there.
     pub fn save_safetensors(&self, path: &Path) -> Result<(), ModelError> {
         let mut store = SafetensorsStore::from_file(path)
             .overwrite(true)
-            .metadata("network", "784-28-10 sigmoid MLP (cloud-ml-replay)")
+            .metadata(
+                "network",
+                format!(
+                    "784-{}-10 sigmoid MLP (cloud-ml-replay)",
+                    self.hidden_units()
+                ),
+            )
             .metadata("layout", "weights [in, out], y = x W + b");
         self.save_into(&mut store).map_err(|e| ModelError::Weights {
             path: path.display().to_string(),
@@ -146,8 +161,25 @@ impl Mlp {
             path: path.display().to_string(),
             message,
         };
-        if !path.is_file() {
-            return Err(describe("no such file".to_string()));
+        match std::fs::metadata(path) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(describe("no such file".to_string()));
+            }
+            Err(e) => return Err(describe(e.to_string())),
+            Ok(meta) if meta.is_dir() => {
+                return Err(describe("is a directory, not a weights file".to_string()));
+            }
+            Ok(meta) if !meta.is_file() => {
+                return Err(describe(
+                    "is not a regular file (a device, pipe or socket); give a SafeTensors \
+                     file written by --save-weights"
+                        .to_string(),
+                ));
+            }
+            Ok(meta) if meta.len() == 0 => {
+                return Err(describe("is empty, not a SafeTensors file".to_string()));
+            }
+            Ok(_) => {}
         }
         let mut store = SafetensorsStore::from_file(path)
             .validate(true)
@@ -175,13 +207,14 @@ impl Mlp {
         } else {
             Err(ModelError::WeightsMismatch {
                 path: path.display().to_string(),
+                hidden: self.hidden.weight.dims()[1],
                 message: problems.join("; "),
             })
         }
     }
 
-    /// Weights and biases copied to the host, in the order hidden.weight `[784 x 28]`,
-    /// hidden.bias, output.weight `[28 x 10]`, output.bias.
+    /// Weights and biases copied to the host, in the order hidden.weight `[784 x N]`,
+    /// hidden.bias, output.weight `[N x 10]`, output.bias.
     pub fn to_host(&self) -> Result<[Vec<f32>; 4], ModelError> {
         let read = |t: Tensor<2>| read_f32(t.reshape([-1])).map_err(ModelError::Device);
         let read1 = |t: Tensor<1>| read_f32(t).map_err(ModelError::Device);

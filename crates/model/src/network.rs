@@ -5,7 +5,7 @@ use std::path::Path;
 use burn::prelude::Device;
 use replay_core::{EpochStats, Evaluation, Order, ProgressSink, StepKind};
 
-use crate::data::Samples;
+use crate::data::{HIDDEN, Samples};
 use crate::manual::{self, ManualTrainer};
 use crate::mlp::ModelError;
 use crate::train::Trainer;
@@ -48,6 +48,8 @@ pub struct NetworkSpec<'a> {
     pub learning_rate: f64,
     /// Images per update (the hand-written rule takes 1).
     pub batch_size: usize,
+    /// Hidden units of the Burn MLP (784-N-10); the hand-written rule has the study's 28.
+    pub hidden_units: usize,
     /// Initial weights from a SafeTensors file instead of the seeded ones (Burn MLP only).
     pub init_weights: Option<&'a Path>,
 }
@@ -68,6 +70,13 @@ pub fn network(spec: &NetworkSpec<'_>) -> Result<Box<dyn Network>, ModelError> {
                     "--init-weights and --save-weights apply to the Burn MLP only".into(),
                 ));
             }
+            if spec.hidden_units != HIDDEN {
+                return Err(ModelError::Unsupported(format!(
+                    "the hand-written rule is the study's {HIDDEN}-unit network; got {} hidden \
+                     units (set run.hidden_units = {HIDDEN}, or train the Burn MLP)",
+                    spec.hidden_units
+                )));
+            }
             if spec.batch_size != 1 {
                 return Err(ModelError::Unsupported(format!(
                     "the hand-written rule trains one image at a time; got batch size {} \
@@ -81,8 +90,14 @@ pub fn network(spec: &NetworkSpec<'_>) -> Result<Box<dyn Network>, ModelError> {
             let device = spec.device.ok_or_else(|| {
                 ModelError::Unsupported("the Burn MLP needs a device".to_string())
             })?;
-            let mut trainer = Trainer::new(device, spec.seed, spec.learning_rate, spec.batch_size)
-                .with_step(spec.step)?;
+            let mut trainer = Trainer::with_width(
+                device,
+                spec.seed,
+                spec.learning_rate,
+                spec.batch_size,
+                spec.hidden_units,
+            )
+            .with_step(spec.step)?;
             if let Some(path) = spec.init_weights {
                 trainer = trainer.with_weights(path)?;
             }
@@ -155,6 +170,7 @@ mod tests {
             seed: 1,
             learning_rate: 0.1,
             batch_size: 1,
+            hidden_units: HIDDEN,
             init_weights: None,
         }
     }
@@ -174,6 +190,12 @@ mod tests {
             err.contains("one image at a time; got batch size 3"),
             "{err}"
         );
+        let wide = NetworkSpec {
+            hidden_units: 512,
+            ..spec(StepKind::Fast)
+        };
+        let err = network(&wide).err().unwrap().to_string();
+        assert!(err.contains("study's 28-unit network; got 512"), "{err}");
         let weights = NetworkSpec {
             init_weights: Some(Path::new("w.safetensors")),
             ..spec(StepKind::Fast)

@@ -23,7 +23,7 @@ use burn::tensor::module::linear;
 use replay_backend::fused::{self, Params, TrainingSet};
 use replay_core::{EpochStats, Evaluation, Order, ProgressSink, StepKind};
 
-use crate::data::{INPUTS, OUTPUTS, Samples};
+use crate::data::{HIDDEN, INPUTS, OUTPUTS, Samples};
 use crate::epoch::{Score, run_epoch};
 use crate::mlp::{Mlp, MlpConfig, ModelError, read_f32};
 
@@ -35,16 +35,14 @@ const EVAL_BATCH: usize = 1000;
 /// progress bar, Ctrl-C).
 pub const FUSED_CHUNK_STEPS: usize = 2048;
 
-/// The training set as uploaded for the fused step, and which samples it holds.
+/// The training set as uploaded for the fused step, and which samples it holds (the address
+/// of their first pixel, only ever compared, and their number).
 #[derive(Debug)]
 struct Uploaded {
-    pixels: *const u8,
+    pixels: usize,
     len: usize,
     set: TrainingSet,
 }
-
-// SAFETY: the pointer is only compared, never dereferenced.
-unsafe impl Send for Uploaded {}
 
 /// Trains an [`Mlp`] with SGD on the mean squared error, like the study's Keras code.
 pub struct Trainer {
@@ -77,13 +75,24 @@ impl std::fmt::Debug for Trainer {
 }
 
 impl Trainer {
-    /// A freshly initialised network on `device` (Glorot-uniform weights from `seed`, zero
-    /// biases), trained with `learning_rate` in batches of `batch_size` (at least 1), with
-    /// the fused step.
+    /// The study's network (28 hidden units), freshly initialised on `device` (Glorot-uniform
+    /// weights from `seed`, zero biases), trained with `learning_rate` in batches of
+    /// `batch_size` (at least 1), with the fused step.
     pub fn new(device: &Device, seed: u64, learning_rate: f64, batch_size: usize) -> Self {
+        Self::with_width(device, seed, learning_rate, batch_size, HIDDEN)
+    }
+
+    /// As [`Trainer::new`], with `hidden` hidden units (784-`hidden`-10).
+    pub fn with_width(
+        device: &Device,
+        seed: u64,
+        learning_rate: f64,
+        batch_size: usize,
+        hidden: usize,
+    ) -> Self {
         let device = device.clone().autodiff();
         device.seed(seed);
-        let model = MlpConfig::new().init(&device);
+        let model = MlpConfig::new().with_hidden(hidden).init(&device);
         Self {
             model: Some(model),
             optimizer: SgdConfig::new().init(),
@@ -172,14 +181,17 @@ impl Trainer {
         sink: &mut dyn ProgressSink,
     ) -> Result<EpochStats, ModelError> {
         let uploaded = match self.uploaded.take() {
-            Some(u) if u.pixels == samples.pixels().as_ptr() && u.len == samples.len() => u,
+            Some(u) if u.pixels == samples.pixels().as_ptr().addr() && u.len == samples.len() => u,
             _ => Uploaded {
-                pixels: samples.pixels().as_ptr(),
+                pixels: samples.pixels().as_ptr().addr(),
                 len: samples.len(),
                 set: TrainingSet::upload(samples.pixels(), samples.labels(), &self.plain),
             },
         };
-        let order = uploaded.set.order(indices);
+        let order = uploaded
+            .set
+            .order(indices)
+            .map_err(|e| ModelError::Device(e.to_string()))?;
         let mut params = Some(self.take_params()?);
         let (batch, lr) = (self.batch_size, self.learning_rate as f32);
         let stats = run_epoch(

@@ -49,14 +49,17 @@ fn one_fused_epoch_at_batch_1_reaches_the_study_accuracy_over_seeds_0_to_4() {
     assert!(mean >= 0.907, "mean {:.2} %", mean * 100.0);
 }
 
-/// The weights after training `steps` steps of `batch` images from the same start with `step`.
+/// The weights after one epoch over `train` (shuffled, seed 3) with `step`, from the same
+/// start whatever the step.
 fn weights_after(
     device: &Device,
     train: Samples<'_>,
     step: StepKind,
-    batch: usize,
+    (hidden, batch): (usize, usize),
 ) -> [Vec<f32>; 4] {
-    let mut trainer = Trainer::new(device, 3, 0.1, batch).with_step(step).unwrap();
+    let mut trainer = Trainer::with_width(device, 3, 0.1, batch, hidden)
+        .with_step(step)
+        .unwrap();
     trainer
         .train_epoch(train, Order::Shuffled, 1, &mut Silent)
         .expect("epoch");
@@ -71,6 +74,7 @@ fn assert_close(a: &[Vec<f32>; 4], b: &[Vec<f32>; 4], tolerance: f32, what: &str
         "output.bias",
     ];
     for (name, (x, y)) in names.iter().zip(a.iter().zip(b)) {
+        assert_eq!(x.len(), y.len(), "{what}, {name}: sizes");
         let worst = x
             .iter()
             .zip(y)
@@ -87,36 +91,48 @@ fn fused_and_autodiff_steps_train_the_same_weights_on_real_images() {
     let Some(mnist) = real_mnist_or_skip(test) else {
         return;
     };
-    let mut devices = vec![(BackendKind::Flex, Device::flex())];
-    if is_compiled(BackendKind::Wgpu) {
-        let (device, facts) = replay_backend::open(BackendKind::Wgpu).expect("wgpu opens");
-        eprintln!("wgpu adapter: {}", facts.adapter);
-        devices.push((BackendKind::Wgpu, device));
-    } else {
-        let _ = writeln!(
-            std::io::stderr(),
-            "{test}: wgpu is not compiled in; flex only"
-        );
+    let mut devices = Vec::new();
+    for kind in [BackendKind::Flex, BackendKind::Ndarray, BackendKind::Wgpu] {
+        if is_compiled(kind) {
+            let (device, facts) = replay_backend::open(kind).expect("the backend opens");
+            eprintln!("{kind}: {}", facts.adapter);
+            devices.push((kind, device));
+        } else {
+            let _ = writeln!(
+                std::io::stderr(),
+                "skipped {test} on {kind}: the backend is not compiled in"
+            );
+        }
     }
-    for batch in [1, 3] {
-        let head = mnist.train.clone().limit(1_000 * batch);
-        let train = Samples::new(head.pixels(), head.labels()).expect("train split");
+    // 1,000 real images at each (width, batch): 1,000 steps of one, 32 of 32 (the last of
+    // 8) and 4 of 256 (the last of 232).
+    let head = mnist.train.clone().limit(1_000);
+    let train = Samples::new(head.pixels(), head.labels()).expect("train split");
+    for workload in [(28, 1), (128, 32), (512, 256)] {
         for (kind, device) in &devices {
+            let what = format!("{kind}, {} hidden units, batch {}", workload.0, workload.1);
+            if !replay_backend::fused::supports(*kind, workload.0) {
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "skipped {test} for {what}: no fused step there"
+                );
+                continue;
+            }
             let autodiff = if kind.is_gpu() {
                 StepKind::Dense
             } else {
                 StepKind::LitPixels
             };
-            let what = format!("{kind}, batch {batch}, 1,000 steps");
-            let fused = weights_after(device, train, StepKind::Fused, batch);
-            let reference = weights_after(device, train, autodiff, batch);
+            let fused = weights_after(device, train, StepKind::Fused, workload);
+            let reference = weights_after(device, train, autodiff, workload);
             assert_close(&fused, &reference, 1e-5, &what);
-            let start = Trainer::new(device, 3, 0.1, batch)
+            let start = Trainer::with_width(device, 3, 0.1, workload.1, workload.0)
                 .model()
                 .unwrap()
                 .to_host()
                 .unwrap();
             assert_ne!(fused, start, "{what}: the weights moved");
+            assert_eq!(start[0].len(), 784 * workload.0, "{what}: the width");
         }
     }
 }

@@ -179,6 +179,23 @@ impl Source<'_> {
         }
     }
 
+    /// A whole number within `range`.
+    pub fn within(
+        &self,
+        key: &str,
+        value: &Spanned<i64>,
+        range: std::ops::RangeInclusive<usize>,
+    ) -> Result<usize, ConfigError> {
+        match usize::try_from(*value.get_ref()) {
+            Ok(n) if range.contains(&n) => Ok(n),
+            _ => Err(self.bad_value(
+                key,
+                value,
+                format_args!("a whole number from {} to {}", range.start(), range.end()),
+            )),
+        }
+    }
+
     /// A finite number greater than zero.
     pub fn positive(&self, key: &str, value: &Spanned<f64>) -> Result<f64, ConfigError> {
         let v = *value.get_ref();

@@ -8,7 +8,8 @@
 //! - `[hardware]`: `vcpus`, `cpu`, `ram_gb` (and `ram_gb_max` for a range), `gpu`, `gpu_count`
 //!   (fractions allowed: g2.mig is 0.125 of an A100);
 //! - `[run]` (optional, every key defaulted): `backend`, `step`, `threads`, `gpu_share`,
-//!   `implementation`, `epochs`, `batch_size`, `learning_rate`, `seed`, `order`;
+//!   `implementation`, `epochs`, `dataset`, `hidden_units`, `batch_size`, `learning_rate`,
+//!   `seed`, `order`;
 //! - `[pricing]`: `model` (`per_second`, `per_minute` or `free`) with that model's prices,
 //!   `currency`, `source`, `source_date`;
 //! - `[study.burn]` / `[study.manual]` (optional): the study's published wall time, CPU times
@@ -41,7 +42,7 @@ pub use hardware::Hardware;
 pub use pricing::{BILLING_MODELS, Bill, Billing, Cost, Pricing};
 pub use run::{
     DEFAULT_BATCH_SIZE, DEFAULT_CPU_BACKEND, DEFAULT_EPOCHS, DEFAULT_GPU_BACKEND,
-    DEFAULT_LEARNING_RATE, DEFAULT_SEED, Overrides, RunSettings,
+    DEFAULT_HIDDEN_UNITS, DEFAULT_LEARNING_RATE, DEFAULT_SEED, Overrides, RunSettings,
 };
 pub use study::{StudyResult, StudyResults};
 
@@ -259,7 +260,7 @@ source_date = "2023"
         );
         // Defaults resolved from the hardware.
         assert_eq!(c.run.backend, BackendKind::Wgpu);
-        assert_eq!(c.run.step, Step::Fused);
+        assert_eq!(c.run.step, Step::Auto);
         assert_eq!(c.run.threads, 4);
         assert_eq!(c.run.gpu_share.map(GpuShare::get), Some(0.125));
         assert_eq!(c.run.implementation, Implementation::Burn);
@@ -268,6 +269,7 @@ source_date = "2023"
             (c.run.epochs, c.run.batch_size, c.run.seed),
             (1, 1, DEFAULT_SEED)
         );
+        assert!(c.run.workload().is_study());
         assert_eq!(c.run.learning_rate, 0.1);
         let study = c.study.get(Implementation::Burn).unwrap();
         assert_eq!((study.wall_s, study.test_accuracy_pct), (93.0, Some(91.27)));
@@ -526,7 +528,26 @@ source_date = "2023"
             (
                 "threads = 2",
                 "batch_size = 0",
-                "invalid value 0 at g2mig.toml:13 (run.batch_size); expected a whole number >= 1",
+                "invalid value 0 at g2mig.toml:13 (run.batch_size); expected a whole number \
+                 from 1 to 4096",
+            ),
+            (
+                "threads = 2",
+                "batch_size = 4097",
+                "invalid value 4097 at g2mig.toml:13 (run.batch_size); expected a whole number \
+                 from 1 to 4096",
+            ),
+            (
+                "threads = 2",
+                "hidden_units = 0",
+                "invalid value 0 at g2mig.toml:13 (run.hidden_units); expected a whole number \
+                 from 1 to 4096",
+            ),
+            (
+                "threads = 2",
+                "dataset = \"cifar\"",
+                "unknown dataset 'cifar' at g2mig.toml:13 (run.dataset); expected one of: \
+                 mnist, fashion-mnist",
             ),
             (
                 "threads = 2",

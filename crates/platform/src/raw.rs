@@ -53,6 +53,8 @@ pub(crate) struct RawRun {
     pub gpu_share_method: Option<Spanned<String>>,
     pub implementation: Option<Spanned<String>>,
     pub epochs: Option<Spanned<i64>>,
+    pub dataset: Option<Spanned<String>>,
+    pub hidden_units: Option<Spanned<i64>>,
     pub batch_size: Option<Spanned<i64>>,
     pub learning_rate: Option<Spanned<f64>>,
     pub seed: Option<Spanned<i64>>,

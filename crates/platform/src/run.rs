@@ -1,7 +1,9 @@
 //! The `[run]` section: how a configuration is replayed on this machine (backend, step,
 //! threads, GPU share, training settings), and how command-line flags override it.
 
-use replay_core::{BackendKind, GpuShare, Implementation, Name, Order, ShareMethod, Step};
+use replay_core::{
+    BackendKind, Dataset, GpuShare, Implementation, Name, Order, ShareMethod, Step, Workload,
+};
 use toml::Spanned;
 
 use crate::error::{ConfigError, Source};
@@ -15,7 +17,9 @@ pub const DEFAULT_GPU_BACKEND: BackendKind = BackendKind::Wgpu;
 /// Default `run.epochs`: the study timed one epoch.
 pub const DEFAULT_EPOCHS: u64 = 1;
 /// Default `run.batch_size`: the study updated after every image.
-pub const DEFAULT_BATCH_SIZE: u64 = 1;
+pub const DEFAULT_BATCH_SIZE: usize = Workload::STUDY.batch_size;
+/// Default `run.hidden_units`: the study's network has 28.
+pub const DEFAULT_HIDDEN_UNITS: usize = Workload::STUDY.hidden_units;
 /// Default `run.learning_rate`: the study's.
 pub const DEFAULT_LEARNING_RATE: f64 = 0.1;
 /// Default `run.seed` (the study did not fix one).
@@ -26,7 +30,7 @@ pub const DEFAULT_SEED: u64 = 42;
 pub struct RunSettings {
     /// Backend; default `wgpu` with a GPU, else `flex`.
     pub backend: BackendKind,
-    /// How the Burn MLP takes its steps; default [`Step::Fused`].
+    /// How the Burn MLP takes its steps; default [`Step::Auto`].
     pub step: Step,
     /// Worker threads; default `hardware.vcpus`. The runner caps it by the host's cores.
     pub threads: usize,
@@ -39,8 +43,12 @@ pub struct RunSettings {
     pub implementation: Implementation,
     /// Epochs to train; default 1.
     pub epochs: u64,
-    /// Images per update; default 1.
-    pub batch_size: u64,
+    /// The dataset; default [`Dataset::Mnist`].
+    pub dataset: Dataset,
+    /// Hidden units of the Burn MLP (784-N-10), 1 to 4,096; default 28.
+    pub hidden_units: usize,
+    /// Images per update, 1 to 4,096; default 1.
+    pub batch_size: usize,
     /// SGD learning rate, > 0; default 0.1.
     pub learning_rate: f64,
     /// Seed of initial weights and shuffling; default 42.
@@ -68,6 +76,14 @@ pub struct Overrides {
     pub gpu_share_method: Option<ShareMethod>,
     /// `--epochs`.
     pub epochs: Option<u64>,
+    /// `--dataset`.
+    pub dataset: Option<Dataset>,
+    /// `--hidden-units`.
+    pub hidden_units: Option<usize>,
+    /// `--batch-size`.
+    pub batch_size: Option<usize>,
+    /// `--learning-rate`.
+    pub learning_rate: Option<f64>,
     /// `--seed`.
     pub seed: Option<u64>,
     /// `--order`.
@@ -95,8 +111,21 @@ impl RunSettings {
         self.gpu_share = overrides.gpu_share.or(self.gpu_share);
         self.gpu_share_method = overrides.gpu_share_method.unwrap_or(self.gpu_share_method);
         self.epochs = overrides.epochs.unwrap_or(self.epochs);
+        self.dataset = overrides.dataset.unwrap_or(self.dataset);
+        self.hidden_units = overrides.hidden_units.unwrap_or(self.hidden_units);
+        self.batch_size = overrides.batch_size.unwrap_or(self.batch_size);
+        self.learning_rate = overrides.learning_rate.unwrap_or(self.learning_rate);
         self.seed = overrides.seed.unwrap_or(self.seed);
         self
+    }
+
+    /// What the run trains: dataset, hidden units, batch size.
+    pub fn workload(&self) -> Workload {
+        Workload {
+            dataset: self.dataset,
+            hidden_units: self.hidden_units,
+            batch_size: self.batch_size,
+        }
     }
 
     /// Validates `[run]` and fills its defaults from the hardware.
@@ -125,6 +154,11 @@ impl RunSettings {
                 .as_ref()
                 .map_or(Ok(default), |v| src.count(key, v, min))
         };
+        let within = |key, value: &Option<Spanned<i64>>, range, default| {
+            value
+                .as_ref()
+                .map_or(Ok(default), |v| src.within(key, v, range))
+        };
         Ok(Self {
             backend: name(src, "run.backend", raw.backend)?.unwrap_or(if hw.has_gpu() {
                 DEFAULT_GPU_BACKEND
@@ -138,7 +172,19 @@ impl RunSettings {
                 .unwrap_or_default(),
             implementation,
             epochs: count("run.epochs", &raw.epochs, 1, DEFAULT_EPOCHS)?,
-            batch_size: count("run.batch_size", &raw.batch_size, 1, DEFAULT_BATCH_SIZE)?,
+            dataset: name(src, "run.dataset", raw.dataset)?.unwrap_or_default(),
+            hidden_units: within(
+                "run.hidden_units",
+                &raw.hidden_units,
+                Workload::HIDDEN_UNITS,
+                DEFAULT_HIDDEN_UNITS,
+            )?,
+            batch_size: within(
+                "run.batch_size",
+                &raw.batch_size,
+                Workload::BATCH_SIZES,
+                DEFAULT_BATCH_SIZE,
+            )?,
             learning_rate: match &raw.learning_rate {
                 Some(lr) => src.positive("run.learning_rate", lr)?,
                 None => DEFAULT_LEARNING_RATE,
@@ -173,12 +219,14 @@ mod tests {
     fn settings(order_given: bool) -> RunSettings {
         RunSettings {
             backend: BackendKind::Flex,
-            step: Step::Fused,
+            step: Step::Auto,
             threads: 1,
             gpu_share: None,
             gpu_share_method: ShareMethod::Spatial,
             implementation: Implementation::Burn,
             epochs: 1,
+            dataset: Dataset::Mnist,
+            hidden_units: 28,
             batch_size: 1,
             learning_rate: 0.1,
             seed: 42,
@@ -212,6 +260,10 @@ mod tests {
             gpu_share: Some(share),
             epochs: Some(2),
             seed: Some(7),
+            dataset: Some(Dataset::FashionMnist),
+            hidden_units: Some(512),
+            batch_size: Some(256),
+            learning_rate: Some(0.5),
             ..Overrides::default()
         };
         let s = settings(false).with(&over);
@@ -219,6 +271,15 @@ mod tests {
             (s.backend, s.step, s.threads, s.gpu_share, s.epochs, s.seed),
             (BackendKind::Wgpu, Step::Autodiff, 3, Some(share), 2, 7)
         );
+        assert_eq!(
+            s.workload(),
+            Workload {
+                dataset: Dataset::FashionMnist,
+                hidden_units: 512,
+                batch_size: 256
+            }
+        );
+        assert_eq!(s.learning_rate, 0.5);
         assert_eq!(settings(false).with(&Overrides::default()), settings(false));
     }
 }

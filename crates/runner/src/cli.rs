@@ -4,7 +4,9 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
-use replay_core::{BackendKind, GpuShare, Implementation, NameParser, Order, ShareMethod, Step};
+use replay_core::{
+    BackendKind, Dataset, GpuShare, Implementation, NameParser, Order, ShareMethod, Step, Workload,
+};
 use replay_platform::Overrides;
 use replay_session::{Options, Shard};
 
@@ -64,13 +66,27 @@ pub struct RunArgs {
     /// Write the trained Burn MLP's weights to this SafeTensors file.
     #[arg(long, value_name = "FILE")]
     pub save_weights: Option<PathBuf>,
+    /// Hidden units of the Burn MLP (784-N-10), 1 to 4096.
+    #[arg(long, value_name = "N", value_parser = hidden_units())]
+    pub hidden_units: Option<usize>,
+}
+
+impl RunArgs {
+    /// The flags that override the configuration's `[run]` settings.
+    pub fn overrides(&self) -> Overrides {
+        Overrides {
+            hidden_units: self.hidden_units,
+            ..self.common.overrides()
+        }
+    }
 }
 
 /// Flags shared by a run and a sweep.
 #[derive(Debug, Args, Clone, Default)]
 pub struct CommonArgs {
-    /// Folder with the four MNIST IDX files (else MNIST_DIR, ./data/mnist, Burn's cache, a
-    /// download).
+    /// Folder with the dataset's four IDX files (else, for MNIST: MNIST_DIR, ./data/mnist,
+    /// Burn's cache, a download; for Fashion-MNIST: FASHION_MNIST_DIR,
+    /// ./data/fashion-mnist, /usr/share/datasets/fashion-mnist).
     #[arg(long, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
     /// Folder for the result CSVs.
@@ -82,13 +98,24 @@ pub struct CommonArgs {
     /// What to train: the Burn MLP (the study's Keras network) or the hand-written rule.
     #[arg(long, value_parser = NameParser::<Implementation>::new())]
     pub implementation: Option<Implementation>,
+    /// The dataset to train on.
+    #[arg(long, value_parser = NameParser::<Dataset>::new())]
+    pub dataset: Option<Dataset>,
+
     /// Burn backend.
     #[arg(long, value_parser = NameParser::<BackendKind>::new())]
     pub backend: Option<BackendKind>,
-    /// The Burn MLP's training step: one fused operation per chunk of steps, or Burn's
-    /// autodiff (lit pixels on a CPU, dense on a GPU).
+    /// The Burn MLP's training step: the faster for the backend and workload (auto), one
+    /// fused operation per chunk of steps, or Burn's autodiff (lit pixels on a CPU, dense on
+    /// a GPU).
     #[arg(long, value_parser = NameParser::<Step>::new())]
     pub step: Option<Step>,
+    /// Images per SGD update, 1 to 4096.
+    #[arg(long, value_name = "N", value_parser = batch_sizes())]
+    pub batch_size: Option<usize>,
+    /// SGD learning rate, > 0 (bigger batches want bigger rates).
+    #[arg(long, value_name = "RATE", value_parser = learning_rate)]
+    pub learning_rate: Option<f64>,
     /// CPU threads (default: the configuration's vCPUs, capped by this host's cores).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub threads: Option<u32>,
@@ -117,6 +144,36 @@ pub struct CommonArgs {
     pub quiet: bool,
 }
 
+/// The batch sizes a run may ask for, as a clap value parser.
+fn batch_sizes() -> impl clap::builder::TypedValueParser<Value = usize> {
+    whole_number_in(Workload::BATCH_SIZES)
+}
+
+/// The widths a run may ask for, as a clap value parser.
+fn hidden_units() -> impl clap::builder::TypedValueParser<Value = usize> {
+    whole_number_in(Workload::HIDDEN_UNITS)
+}
+
+/// A whole number within `range`.
+fn whole_number_in(
+    range: std::ops::RangeInclusive<usize>,
+) -> impl clap::builder::TypedValueParser<Value = usize> {
+    let (low, high) = (*range.start() as u64, *range.end() as u64);
+    clap::value_parser!(u64)
+        .range(low..=high)
+        .map(|n| usize::try_from(n).unwrap_or(usize::MAX))
+}
+
+/// A learning rate: a finite number above 0.
+fn learning_rate(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(rate) if rate.is_finite() && rate > 0.0 => Ok(rate),
+        _ => Err(format!(
+            "'{text}' is not a learning rate; expected a finite number > 0"
+        )),
+    }
+}
+
 impl CommonArgs {
     /// The flags that only the command line gives.
     pub fn options(&self) -> Options {
@@ -128,7 +185,8 @@ impl CommonArgs {
         }
     }
 
-    /// The flags that override the configuration's `[run]` settings.
+    /// The flags that override the configuration's `[run]` settings (a run's width is a
+    /// flag of [`RunArgs`]; a sweep's, a list of [`SweepArgs`]).
     pub fn overrides(&self) -> Overrides {
         Overrides {
             implementation: self.implementation,
@@ -140,6 +198,10 @@ impl CommonArgs {
             epochs: self.epochs,
             seed: self.seed,
             order: self.order,
+            dataset: self.dataset,
+            hidden_units: None,
+            batch_size: self.batch_size,
+            learning_rate: self.learning_rate,
         }
     }
 }
@@ -158,6 +220,16 @@ pub struct SweepArgs {
     /// Run each configuration with each of these seeds (comma-separated).
     #[arg(long, value_delimiter = ',', value_name = "N,...")]
     pub seeds: Vec<u64>,
+    /// Run each configuration on each of these datasets (comma-separated).
+    #[arg(long, value_delimiter = ',', value_parser = NameParser::<Dataset>::new())]
+    pub datasets: Vec<Dataset>,
+    /// Run each configuration with each of these hidden-layer widths, 1 to 4096
+    /// (comma-separated).
+    #[arg(long, value_delimiter = ',', value_name = "N,...", value_parser = hidden_units())]
+    pub hidden_units: Vec<usize>,
+    /// Run each configuration with each of these batch sizes (comma-separated).
+    #[arg(long, value_delimiter = ',', value_name = "N,...", value_parser = batch_sizes())]
+    pub batch_sizes: Vec<usize>,
     /// Run each configuration, implementation and seed N times.
     #[arg(long, default_value_t = 1, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub repeat: u32,

@@ -54,7 +54,7 @@ fn run(args: &RunArgs) -> Result<bool> {
         bail!("--config FILE is required (or use a subcommand: check, sweep, report)");
     };
     install_interrupt_handler();
-    let plan = Plan::resolve(path, &args.common.overrides(), args.common.options())?;
+    let plan = Plan::resolve(path, &args.overrides(), args.common.options())?;
     let mut terminal = ProgressBar::new(!args.common.quiet);
     let mnist = plan.load_mnist()?;
     let session = Session::open_observed(&plan, &mnist, &mut terminal)?;
@@ -127,6 +127,9 @@ fn sweep(args: &SweepArgs) -> Result<bool> {
         overrides: args.common.overrides(),
         implementations: args.implementations.clone(),
         seeds: args.seeds.clone(),
+        datasets: args.datasets.clone(),
+        hidden_units: args.hidden_units.clone(),
+        batch_sizes: args.batch_sizes.clone(),
         repeats: args.repeat,
         options: args.common.options(),
     };

@@ -126,6 +126,7 @@ impl Plan {
             implementation: s.implementation,
             backend: s.backend,
             step: s.step,
+            workload: s.workload(),
             threads: s.threads,
             gpu_share: s.gpu_share,
             gpu_share_method: s.gpu_share_method,
@@ -314,7 +315,8 @@ impl<'a> Session<'a> {
             device: self.emulation.device(),
             seed: s.seed,
             learning_rate: s.learning_rate,
-            batch_size: s.batch_size as usize,
+            batch_size: s.batch_size,
+            hidden_units: s.hidden_units,
             init_weights: init,
         })?)
     }
@@ -350,7 +352,7 @@ impl<'a> Session<'a> {
             gpu_share: emulation.gpu_share().map(|share| share.get()),
             throttle_method: emulation.throttle_method(),
             ram_gb: plan.config.hardware.ram_gb,
-            batch_size: s.batch_size as u32,
+            batch_size: u32::try_from(s.batch_size).unwrap_or(u32::MAX),
             learning_rate: s.learning_rate,
             seed: s.seed,
             host_cpu: host::cpu_model(),

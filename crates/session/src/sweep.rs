@@ -1,12 +1,13 @@
-//! A sweep: many runs in one fixed order (configuration x implementation x seed x repeat),
-//! and its split into disjoint shards, one per node of a cluster (a Slurm job array's tasks).
+//! A sweep: many runs in one fixed order (configuration x implementation x dataset x hidden
+//! units x batch size x seed x repeat), and its split into disjoint shards, one per node of a
+//! cluster (a Slurm job array's tasks).
 
 use std::fmt;
 use std::path::PathBuf;
 use std::str::FromStr;
 
 use replay_backend::is_compiled;
-use replay_core::Implementation;
+use replay_core::{Dataset, Implementation};
 use replay_platform::Overrides;
 use replay_report::ResultsSet;
 
@@ -28,8 +29,8 @@ pub struct SweepItem {
     pub repeat: u32,
 }
 
-/// What a sweep runs: every configuration, with each implementation and seed asked for (the
-/// configuration's own when none is), `repeats` times.
+/// What a sweep runs: every configuration, with each implementation, dataset, width, batch
+/// size and seed asked for (the configuration's own when none is), `repeats` times.
 #[derive(Debug, Clone, Default)]
 pub struct Sweep {
     /// The configuration files, in the order given.
@@ -40,6 +41,12 @@ pub struct Sweep {
     pub implementations: Vec<Implementation>,
     /// The seeds to run; empty for each configuration's own.
     pub seeds: Vec<u64>,
+    /// The datasets to train on; empty for each configuration's own.
+    pub datasets: Vec<Dataset>,
+    /// The hidden-layer widths to train; empty for each configuration's own.
+    pub hidden_units: Vec<usize>,
+    /// The batch sizes to train with; empty for each configuration's own.
+    pub batch_sizes: Vec<usize>,
     /// Runs of each (configuration, implementation, seed), at least 1.
     pub repeats: u32,
     /// The command line's options.
@@ -48,35 +55,50 @@ pub struct Sweep {
 
 impl Sweep {
     /// Every run of the sweep, in its one order: configurations as given, then
-    /// implementations, then seeds, then repeats (the last varies fastest).
+    /// implementations, datasets, hidden units, batch sizes, seeds and repeats (the last
+    /// varies fastest).
     pub fn items(&self) -> Result<Vec<SweepItem>, SessionError> {
+        /// The values of an axis: those asked for, or the overrides' one (itself `None` for
+        /// the configuration's own).
+        fn axis<T: Copy>(asked: &[T], given: Option<T>) -> Vec<Option<T>> {
+            if asked.is_empty() {
+                vec![given]
+            } else {
+                asked.iter().copied().map(Some).collect()
+            }
+        }
+        let o = &self.overrides;
+        let implementations = axis(&self.implementations, o.implementation);
+        let datasets = axis(&self.datasets, o.dataset);
+        let widths = axis(&self.hidden_units, o.hidden_units);
+        let batch_sizes = axis(&self.batch_sizes, o.batch_size);
+        let seeds = axis(&self.seeds, o.seed);
         let mut items = Vec::new();
-        let implementations: Vec<Option<Implementation>> = if self.implementations.is_empty() {
-            vec![self.overrides.implementation]
-        } else {
-            self.implementations.iter().copied().map(Some).collect()
-        };
-        let seeds: Vec<Option<u64>> = if self.seeds.is_empty() {
-            vec![self.overrides.seed]
-        } else {
-            self.seeds.iter().copied().map(Some).collect()
-        };
         for config in &self.configs {
             for &implementation in &implementations {
-                for &seed in &seeds {
-                    let overrides = Overrides {
-                        implementation,
-                        seed,
-                        ..self.overrides.clone()
-                    };
-                    let plan = Plan::resolve(config, &overrides, self.options.clone())?;
-                    for repeat in 1..=self.repeats.max(1) {
-                        let index = items.len();
-                        items.push(SweepItem {
-                            index,
-                            plan: plan.clone(),
-                            repeat,
-                        });
+                for &dataset in &datasets {
+                    for &hidden_units in &widths {
+                        for &batch_size in &batch_sizes {
+                            for &seed in &seeds {
+                                let overrides = Overrides {
+                                    implementation,
+                                    dataset,
+                                    hidden_units,
+                                    batch_size,
+                                    seed,
+                                    ..o.clone()
+                                };
+                                let plan = Plan::resolve(config, &overrides, self.options.clone())?;
+                                for repeat in 1..=self.repeats.max(1) {
+                                    let index = items.len();
+                                    items.push(SweepItem {
+                                        index,
+                                        plan: plan.clone(),
+                                        repeat,
+                                    });
+                                }
+                            }
+                        }
                     }
                 }
             }

@@ -52,12 +52,13 @@ impl Observer for ProgressBar {
     fn item_started(&mut self, position: usize, of: usize, item: &SweepItem) {
         let (plan, s) = (&item.plan, &item.plan.settings);
         println!(
-            "[{}/{of}] {} ({}, {} on {}, seed {}, repeat {}; sweep item {})",
+            "[{}/{of}] {} ({}, {} on {}, {}, seed {}, repeat {}; sweep item {})",
             position + 1,
             plan.config.name,
             plan.config.platform,
             s.implementation,
             s.backend,
+            s.workload(),
             s.seed,
             item.repeat,
             item.index

@@ -17,7 +17,10 @@ use burn_cubecl::kernel::into_contiguous;
 use burn_cubecl::tensor::CubeTensor;
 use cubecl::prelude::*;
 
-use super::{FusedSgdOps, HIDDEN, OUTPUTS};
+use super::{FusedSgdOps, OUTPUTS};
+
+/// Hidden units the kernel takes: the study's 28.
+pub(super) const HIDDEN: usize = 28;
 
 /// Loop iterations one launch may run, at most. Mesa's llvmpipe (lavapipe, the software
 /// Vulkan driver) ends a shader's loops after 65,535 iterations; [`launch_steps`] splits a

@@ -1,12 +1,17 @@
-//! The fused training step: one backend operation runs a whole chunk of SGD steps of the
-//! study's 784-28-10 sigmoid MLP, instead of about 25 framework operations per step.
+//! The fused training step: one backend operation runs a whole chunk of SGD steps of a
+//! 784-N-10 sigmoid MLP (the study's has N = 28), instead of about 25 framework operations
+//! per step.
 //!
 //! The operation is defined once, as a Burn backend extension ([`FusedSgdOps`]), and
 //! implemented per backend: plain Rust over the tensors' own buffers on the CPU backends
-//! (`cpu`: Flex and NdArray share the code), and one CubeCL kernel launch per chunk on a GPU
+//! (`cpu`: Flex and NdArray share the code; any width and batch, on the current rayon pool's
+//! threads where a step has work to share), and one CubeCL kernel launch per chunk on a GPU
 //! (`cube`: wgpu, through Burn's fusion layer). Its arithmetic is exactly the autodiff step's:
 //! Keras' MSE (the mean over the batch and the 10 outputs of the squared error), sigmoid
-//! layers, plain SGD, any batch size.
+//! layers, plain SGD.
+//!
+//! [`sgd_steps`] checks every shape and index before it calls a backend, so no safe call can
+//! make a backend read or write out of bounds.
 //!
 //! The training images live on the device for the whole run ([`TrainingSet`]): four 8-bit
 //! pixels to a 32-bit word (47 MB for MNIST, under lavapipe's 128 MiB storage-buffer limit),
@@ -19,6 +24,7 @@
 
 #[cfg(any(feature = "flex", feature = "ndarray"))]
 mod cpu;
+mod cpu_threads;
 #[cfg(feature = "wgpu")]
 mod cube;
 
@@ -32,12 +38,12 @@ use crate::BackendError;
 /// Pixels per image.
 pub const PIXELS: usize = 784;
 /// 32-bit words per packed image: four pixels to a word, pixel `4k + j` in bits `8j..8j+8`
-/// of word `k`.
+/// of word `k` (little-endian: the byte of pixel `4k` is the word's least significant).
 pub const WORDS: usize = PIXELS / 4;
-/// Hidden neurons.
-pub const HIDDEN: usize = 28;
 /// Output neurons.
 pub const OUTPUTS: usize = 10;
+
+pub use cpu_threads::threads_for as cpu_threads_for;
 
 /// The output metadata of [`FusedSgdOps::sgd_steps`] under Burn's fusion layer: the
 /// parameters keep their shapes; per-step loss (f32) and correct count (i32), `steps` each.
@@ -85,10 +91,11 @@ fn sgd_steps_meta(
 pub trait FusedSgdOps: Backend {
     /// Takes `steps` SGD steps of `batch` images each, starting at step `first` of `order`
     /// (image indices, u32; the last step of an epoch may hold fewer images), on the network
-    /// `w1` `[784, 28]`, `b1` `[28]`, `w2` `[28, 10]`, `b2` `[10]` (f32, `x W + b`), with
+    /// `w1` `[784, n]`, `b1` `[n]`, `w2` `[n, 10]`, `b2` `[10]` (f32, `x W + b`), with
     /// `images` `[n, 196]` (u32, packed pixels) and `labels` `[n]` (u32). Returns the updated
     /// parameters, each step's loss (f32, Keras' MSE over the step's batch) and its count of
     /// correct arg-max predictions (i32), all from the forward pass before the step's update.
+    /// Callers go through [`sgd_steps`], which checks shapes and indices first.
     #[fusion(meta = sgd_steps_meta)]
     fn sgd_steps(
         w1: FloatTensor<Self>,
@@ -112,14 +119,15 @@ pub trait FusedSgdOps: Backend {
     );
 }
 
-/// The network's parameters as plain tensors (no autodiff), in Burn's `Linear` layout.
+/// The network's parameters as plain tensors (no autodiff), in Burn's `Linear` layout, for
+/// `n` hidden units.
 #[derive(Debug, Clone)]
 pub struct Params {
-    /// `[784, 28]`.
+    /// `[784, n]`.
     pub hidden_weight: Tensor<2>,
-    /// `[28]`.
+    /// `[n]`.
     pub hidden_bias: Tensor<1>,
-    /// `[28, 10]`.
+    /// `[n, 10]`.
     pub output_weight: Tensor<2>,
     /// `[10]`.
     pub output_bias: Tensor<1>,
@@ -140,10 +148,11 @@ impl TrainingSet {
         let device = device.clone().without_autodiff();
         let len = labels.len();
         // Built as u32 words (aligned for the backends, which would otherwise copy a byte
-        // buffer once more), each holding four pixels in memory order.
+        // buffer once more), pixel 4k + j in byte j of word k counted from the least
+        // significant: the layout every backend's decoder reads, on any host.
         let words: Vec<u32> = pixels[..len * PIXELS]
             .chunks_exact(4)
-            .map(|c| u32::from_ne_bytes([c[0], c[1], c[2], c[3]]))
+            .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
             .collect();
         let data = TensorData::new(words, [len, WORDS]);
         let labels: Vec<u32> = labels.iter().map(|&l| u32::from(l)).collect();
@@ -164,15 +173,30 @@ impl TrainingSet {
         self.len == 0
     }
 
-    /// An epoch's visiting order (indices below [`TrainingSet::len`]) on the set's device.
-    pub fn order(&self, indices: &[usize]) -> EpochOrder {
-        let values: Vec<u32> = indices.iter().map(|&i| i as u32).collect();
+    /// An epoch's visiting order on the set's device; an index that is not below
+    /// [`TrainingSet::len`] is an error.
+    pub fn order(&self, indices: &[usize]) -> Result<EpochOrder, BackendError> {
+        let values = indices
+            .iter()
+            .map(|&i| {
+                u32::try_from(i)
+                    .ok()
+                    .filter(|&i| (i as usize) < self.len)
+                    .ok_or_else(|| {
+                        BackendError::Device(format!(
+                            "image index {i} is out of range for a training set of {} images",
+                            self.len
+                        ))
+                    })
+            })
+            .collect::<Result<Vec<u32>, _>>()?;
         let len = values.len();
         let device = self.labels.device();
-        EpochOrder {
+        Ok(EpochOrder {
             indices: Tensor::from_data(TensorData::new(values, [len]), (&device, DType::U32)),
             len,
-        }
+            set_len: self.len,
+        })
     }
 }
 
@@ -181,6 +205,8 @@ impl TrainingSet {
 pub struct EpochOrder {
     indices: Tensor<1, Int>,
     len: usize,
+    /// The size of the set the indices are below.
+    set_len: usize,
 }
 
 impl EpochOrder {
@@ -204,9 +230,26 @@ pub struct StepScores {
     pub correct: Vec<i32>,
 }
 
+/// The most hidden units the fused step takes.
+pub const MAX_HIDDEN: usize = 4096;
+
+/// The hidden units the GPU kernel takes (the CPU backends take 1 to [`MAX_HIDDEN`]).
+pub fn gpu_hidden_units() -> usize {
+    28
+}
+
+/// Whether `backend` has the fused step for a network of `hidden` units.
+pub fn supports(backend: replay_core::BackendKind, hidden: usize) -> bool {
+    (1..=MAX_HIDDEN).contains(&hidden) && (!backend.is_gpu() || hidden == gpu_hidden_units())
+}
+
 /// Takes `steps` SGD steps of `batch` images, starting at step `first` of `order`, in one
 /// backend operation; returns the updated parameters and each step's scores (reading the
 /// scores back waits for the device).
+///
+/// Checks first that the parameters have the shapes of one 784-n-10 network (n in 1 to
+/// [`MAX_HIDDEN`]), that `order` belongs to a set of this size, and that the steps lie within
+/// the order, so that no backend is handed an index it could read or write out of bounds.
 pub fn sgd_steps(
     params: Params,
     set: &TrainingSet,
@@ -216,6 +259,25 @@ pub fn sgd_steps(
     first: usize,
     steps: usize,
 ) -> Result<(Params, StepScores), BackendError> {
+    check_shapes(&params)?;
+    let batch = batch.max(1);
+    let end = first
+        .checked_add(steps)
+        .and_then(|s| s.checked_mul(batch))
+        .ok_or_else(|| BackendError::Device("too many steps for the fused step".into()))?;
+    if end > order.len().div_ceil(batch) * batch {
+        return Err(BackendError::Device(format!(
+            "steps {first}..{} of {batch} images run past the epoch's {} images",
+            first + steps,
+            order.len()
+        )));
+    }
+    if order.set_len != set.len {
+        return Err(BackendError::Device(format!(
+            "the epoch's order was made for {} images, the training set has {}",
+            order.set_len, set.len
+        )));
+    }
     let plain = |t: Tensor<2>| t.without_autodiff().into_dispatch();
     let plain1 = |t: Tensor<1>| t.without_autodiff().into_dispatch();
     let count = |n: usize| {
@@ -232,7 +294,7 @@ pub fn sgd_steps(
         set.labels.clone().into_dispatch(),
         order.indices.clone().into_dispatch(),
         learning_rate,
-        count(batch.max(1))?,
+        count(batch)?,
         count(first)?,
         count(steps)?,
     );
@@ -254,4 +316,42 @@ pub fn sgd_steps(
         },
         scores,
     ))
+}
+
+/// The hidden units of `params`, if its four tensors have the shapes of one 784-n-10 network
+/// with n in 1 to [`MAX_HIDDEN`].
+fn check_shapes(params: &Params) -> Result<usize, BackendError> {
+    let w1 = params.hidden_weight.dims();
+    let hidden = w1[1];
+    let expected = [
+        ("hidden.weight", w1.to_vec(), vec![PIXELS, hidden]),
+        (
+            "hidden.bias",
+            params.hidden_bias.dims().to_vec(),
+            vec![hidden],
+        ),
+        (
+            "output.weight",
+            params.output_weight.dims().to_vec(),
+            vec![hidden, OUTPUTS],
+        ),
+        (
+            "output.bias",
+            params.output_bias.dims().to_vec(),
+            vec![OUTPUTS],
+        ),
+    ];
+    for (name, actual, wanted) in expected {
+        if actual != wanted {
+            return Err(BackendError::Device(format!(
+                "the fused step's {name} has shape {actual:?}; expected {wanted:?}"
+            )));
+        }
+    }
+    if !(1..=MAX_HIDDEN).contains(&hidden) {
+        return Err(BackendError::Device(format!(
+            "the fused step takes 1 to {MAX_HIDDEN} hidden units, not {hidden}"
+        )));
+    }
+    Ok(hidden)
 }
