@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use flate2::bufread::MultiGzDecoder;
+use replay_core::Dataset;
 
 use crate::error::MnistError;
 use crate::files::{CANONICAL_FILES, check_bytes};
@@ -51,9 +52,9 @@ pub(crate) fn download_missing(base_url: &str, dir: &Path) -> Result<(), MnistEr
                     path: url_path.clone(),
                     source,
                 })?;
-            check_bytes(&url_path, &decoded, file)?;
+            check_bytes(Dataset::Mnist, &url_path, &decoded, file)?;
         } else {
-            check_bytes(&url_path, &bytes, file)?;
+            check_bytes(Dataset::Mnist, &url_path, &bytes, file)?;
         }
         save(dir, &target, &bytes)?;
     }
