@@ -1,15 +1,33 @@
-//! Times loading MNIST, and compares feeding a batch through Burn's `Dataset` trait with
-//! slicing the contiguous buffer.
+//! Times loading MNIST (or Fashion-MNIST), and compares feeding a batch through Burn's
+//! `Dataset` trait with slicing the contiguous buffer.
 //!
 //! `MNIST_DIR=data/mnist cargo run --release -p replay-mnist --example load_time`
+//! `cargo run --release -p replay-mnist --example load_time -- fashion-mnist`
 
+use std::process::ExitCode;
 use std::time::Instant;
 
-use burn_dataset::Dataset;
-use replay_mnist::{IMAGE_PIXELS, Locator, MnistError};
+use replay_core::Dataset;
+use replay_mnist::{IMAGE_PIXELS, Locator};
 
-fn main() -> Result<(), MnistError> {
-    let locator = Locator::from_env().with_download(false);
+fn main() -> ExitCode {
+    match run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("load_time: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Loads the dataset named by the first argument (`mnist`, the default, or `fashion-mnist`)
+/// and times it.
+fn run() -> Result<(), Box<dyn std::error::Error>> {
+    let dataset = match std::env::args().nth(1) {
+        Some(name) => name.parse::<Dataset>()?,
+        None => Dataset::Mnist,
+    };
+    let locator = Locator::from_env(dataset).with_download(false);
     let mut best = f64::INFINITY;
     let mut mnist = None;
     for _ in 0..5 {
@@ -20,9 +38,10 @@ fn main() -> Result<(), MnistError> {
     }
     let Some(mnist) = mnist else { return Ok(()) };
     println!(
-        "loaded {} + {} images from {} in {:.1} ms (best of 5)",
+        "loaded {} + {} {} images from {} in {:.1} ms (best of 5)",
         mnist.train.len(),
         mnist.test.len(),
+        mnist.dataset,
         mnist.source,
         best * 1e3
     );
@@ -39,8 +58,8 @@ fn main() -> Result<(), MnistError> {
     let train = &mnist.train;
     let start = Instant::now();
     let mut sum = 0f32;
-    for i in 0..Dataset::len(train) {
-        if let Ok(item) = Dataset::get(train, i) {
+    for i in 0..burn_dataset::Dataset::len(train) {
+        if let Ok(item) = burn_dataset::Dataset::get(train, i) {
             sum += item.image.iter().flatten().sum::<f32>() / 255.0;
         }
     }

@@ -1,11 +1,12 @@
 //! Downloading MNIST from the CVDF mirror (the one Burn uses) into the download cache.
 
 use std::fs;
-use std::io::{self, IsTerminal, Read, Write};
+use std::io::{self, IsTerminal, Read};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use flate2::bufread::MultiGzDecoder;
+use replay_core::Dataset;
 
 use crate::error::MnistError;
 use crate::files::{CANONICAL_FILES, check_bytes};
@@ -51,11 +52,11 @@ pub(crate) fn download_missing(base_url: &str, dir: &Path) -> Result<(), MnistEr
                     path: url_path.clone(),
                     source,
                 })?;
-            check_bytes(&url_path, &decoded, file)?;
+            check_bytes(Dataset::Mnist, &url_path, &decoded, file)?;
         } else {
-            check_bytes(&url_path, &bytes, file)?;
+            check_bytes(Dataset::Mnist, &url_path, &bytes, file)?;
         }
-        write_atomically(dir, &target, &bytes)?;
+        save(dir, &target, &bytes)?;
     }
     Ok(())
 }
@@ -94,25 +95,19 @@ fn fetch(agent: &ureq::Agent, url: &str) -> Result<Vec<u8>, MnistError> {
     Ok(bytes)
 }
 
-/// Writes `dir/name` through a temporary file in the same directory and a rename, so that a
-/// crash or a full disk never leaves a half-written file under the real name.
-fn write_atomically(dir: &Path, name: &str, bytes: &[u8]) -> Result<(), MnistError> {
-    let write_err = |path: &Path| {
-        let path = path.to_path_buf();
-        move |source| MnistError::Write { path, source }
-    };
-    fs::create_dir_all(dir).map_err(write_err(dir))?;
-    let temp = dir.join(format!(".{name}.partial-{}", std::process::id()));
+/// Writes `dir/name` whole or not at all ([`replay_core::fs::write_atomically`]: a temporary
+/// file in `dir`, synced, then renamed), creating `dir` first; a crash or a full disk never
+/// leaves a half-written file under the real name.
+fn save(dir: &Path, name: &str, bytes: &[u8]) -> Result<(), MnistError> {
+    fs::create_dir_all(dir).map_err(|source| MnistError::Write {
+        path: dir.to_path_buf(),
+        source,
+    })?;
     let target = dir.join(name);
-    let result = fs::File::create(&temp)
-        .and_then(|mut f| f.write_all(bytes).and_then(|()| f.sync_all()))
-        .map_err(write_err(&temp))
-        .and_then(|()| fs::rename(&temp, &target).map_err(write_err(&target)));
-    if result.is_err() {
-        // Best effort: the error to report is the one above.
-        let _ = fs::remove_file(&temp);
-    }
-    result
+    replay_core::fs::write_atomically(&target, bytes).map_err(|source| MnistError::Write {
+        path: target,
+        source,
+    })
 }
 
 /// A one-line progress indication on stderr: updated in place on a terminal, else one line
@@ -175,21 +170,33 @@ mod tests {
     use super::*;
 
     #[test]
-    fn write_atomically_replaces_the_file_and_leaves_no_temporary() {
+    fn save_creates_the_folder_replaces_the_file_and_leaves_no_temporary() {
         let dir = tempfile::tempdir().unwrap();
         let sub = dir.path().join("a/b");
-        write_atomically(&sub, "x.gz", b"one").unwrap();
-        write_atomically(&sub, "x.gz", b"two").unwrap();
+        save(&sub, "x.gz", b"one").unwrap();
+        save(&sub, "x.gz", b"two").unwrap();
         assert_eq!(fs::read(sub.join("x.gz")).unwrap(), b"two");
         assert_eq!(fs::read_dir(&sub).unwrap().count(), 1);
     }
 
     #[test]
-    fn write_atomically_reports_an_unwritable_directory() {
+    fn save_reports_an_unwritable_directory_or_target() {
         let dir = tempfile::tempdir().unwrap();
         let blocker = dir.path().join("file");
         fs::write(&blocker, b"").unwrap();
-        let err = write_atomically(&blocker.join("sub"), "x", b"1").unwrap_err();
-        assert!(matches!(err, MnistError::Write { .. }), "{err:?}");
+        let err = save(&blocker.join("sub"), "x", b"1").unwrap_err();
+        assert!(
+            matches!(&err, MnistError::Write { path, .. } if *path == blocker.join("sub")),
+            "{err:?}"
+        );
+        // The target is a non-empty folder: the rename fails and names the target.
+        fs::create_dir_all(dir.path().join("x/inside")).unwrap();
+        let err = save(dir.path(), "x", b"1").unwrap_err();
+        assert!(
+            matches!(&err, MnistError::Write { path, .. } if *path == dir.path().join("x")),
+            "{err:?}"
+        );
+        let names: Vec<_> = fs::read_dir(dir.path()).unwrap().collect();
+        assert_eq!(names.len(), 2, "no temporary file left: {names:?}");
     }
 }

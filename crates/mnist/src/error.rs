@@ -3,16 +3,17 @@
 use std::io;
 use std::path::PathBuf;
 
+use replay_core::Dataset;
+
+use crate::DatasetSpec;
 use crate::locate::{Attempt, LookupStep};
 
-/// How to get the files, appended to the errors that mean "MNIST is not where you said".
-const HOW_TO_PROVIDE: &str = "set MNIST_DIR (or pass --data-dir) to a directory holding the four \
-     files, or run scripts/fetch-mnist.sh, which writes them to ./data/mnist";
-
-/// Everything that can go wrong while finding, downloading, reading or checking MNIST.
+/// Everything that can go wrong while finding, downloading, reading or checking MNIST or
+/// Fashion-MNIST.
 ///
 /// Every message is one line, names the file or directory and, where it helps, says how to fix
-/// the problem.
+/// the problem. The errors about one file name the file (whose folder tells the dataset); the
+/// errors about finding a copy name the dataset, its environment variable and its folders.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum MnistError {
@@ -26,7 +27,7 @@ pub enum MnistError {
     },
 
     /// A file has zero bytes.
-    #[error("'{}' is empty (0 bytes); delete it and fetch MNIST again", path.display())]
+    #[error("'{}' is empty (0 bytes); delete it and fetch the files again", path.display())]
     Empty {
         /// The file.
         path: PathBuf,
@@ -35,7 +36,7 @@ pub enum MnistError {
     /// A file starts with the gzip magic bytes 1f 8b but does not decompress.
     #[error(
         "'{}' starts like gzip (1f 8b) but does not decompress ({source}); the file is damaged, \
-         delete it and fetch MNIST again",
+         delete it and fetch the files again",
         path.display()
     )]
     Gzip {
@@ -45,10 +46,10 @@ pub enum MnistError {
         source: io::Error,
     },
 
-    /// A file (after gzip decoding) is larger than any MNIST file could be.
+    /// A file (after gzip decoding) is larger than any MNIST or Fashion-MNIST file could be.
     #[error(
         "'{}' holds or promises more than {limit} bytes (after gzip decoding), more than any \
-         MNIST file; is it the right file?",
+         MNIST or Fashion-MNIST file; is it the right file?",
         path.display()
     )]
     TooLarge {
@@ -90,7 +91,10 @@ pub enum MnistError {
     },
 
     /// An image file whose images are not 28x28.
-    #[error("'{}' holds {rows}x{cols} images, expected 28x28 (MNIST)", path.display())]
+    #[error(
+        "'{}' holds {rows}x{cols} images, expected 28x28 (MNIST, Fashion-MNIST)",
+        path.display()
+    )]
     BadDimensions {
         /// The file.
         path: PathBuf,
@@ -103,7 +107,7 @@ pub enum MnistError {
     /// A file (after gzip decoding) is shorter than its header promises.
     #[error(
         "'{}' holds {actual} bytes but its header promises {expected}; the file is truncated, \
-         delete it and fetch MNIST again",
+         delete it and fetch the files again",
         path.display()
     )]
     Truncated {
@@ -159,9 +163,36 @@ pub enum MnistError {
         label: u8,
     },
 
+    /// A label file is exactly the other dataset's (Fashion-MNIST's labels where MNIST was
+    /// asked for, or the reverse): the folder holds the wrong dataset.
+    #[error(
+        "'{}' holds the {} labels, but {} was asked for; point --data-dir or {} at a folder \
+         with the {} files",
+        path.display(),
+        title(*found),
+        title(*expected),
+        DatasetSpec::of(*expected).env_var,
+        title(*expected)
+    )]
+    WrongDataset {
+        /// The label file.
+        path: PathBuf,
+        /// The dataset asked for.
+        expected: Dataset,
+        /// The dataset whose labels the file holds.
+        found: Dataset,
+    },
+
     /// A directory does not exist, or is not a directory.
-    #[error("{step} '{}' is not a directory; {HOW_TO_PROVIDE}", dir.display())]
+    #[error(
+        "{} '{}' is not a directory; {}",
+        step.label(*dataset),
+        dir.display(),
+        how_to_provide(*dataset)
+    )]
     NoSuchDir {
+        /// The dataset looked for.
+        dataset: Dataset,
         /// Where the directory came from.
         step: LookupStep,
         /// The directory.
@@ -169,8 +200,16 @@ pub enum MnistError {
     },
 
     /// A directory lacks some of the four files (under either the raw or the `.gz` name).
-    #[error("{step} '{}' lacks {}; {HOW_TO_PROVIDE}", dir.display(), missing.join(", "))]
+    #[error(
+        "{} '{}' lacks {}; {}",
+        step.label(*dataset),
+        dir.display(),
+        missing.join(", "),
+        how_to_provide(*dataset)
+    )]
     MissingFiles {
+        /// The dataset looked for.
+        dataset: Dataset,
         /// Where the directory came from.
         step: LookupStep,
         /// The directory.
@@ -179,12 +218,17 @@ pub enum MnistError {
         missing: Vec<String>,
     },
 
-    /// No lookup step found the files and the download (if allowed) failed.
+    /// No lookup step found the files (and, for MNIST, the download failed or was not
+    /// allowed).
     #[error(
-        "MNIST not found; looked in: {}; {HOW_TO_PROVIDE}",
-        list_attempts(tried)
+        "{} not found; looked in: {}; {}",
+        title(*dataset),
+        list_attempts(tried),
+        how_to_provide(*dataset)
     )]
     NotFound {
+        /// The dataset looked for.
+        dataset: Dataset,
         /// Every place looked at, in order, with why it did not work.
         tried: Vec<Attempt>,
     },
@@ -200,11 +244,16 @@ pub enum MnistError {
 
     /// A file's uncompressed bytes do not have the canonical size and SHA-256.
     #[error(
-        "'{}' decodes to {actual_size} bytes with SHA-256 {actual_sha256}, expected \
-         {expected_size} bytes with SHA-256 {expected_sha256}; delete it and fetch MNIST again",
-        path.display()
+        "'{}' decodes to {actual_size} bytes with SHA-256 {actual_sha256}, expected the \
+         canonical {} file of {expected_size} bytes with SHA-256 {expected_sha256}; delete it \
+         and fetch {} again",
+        path.display(),
+        title(*dataset),
+        title(*dataset)
     )]
     ChecksumMismatch {
+        /// The dataset whose canonical bytes were expected.
+        dataset: Dataset,
         /// The file (or URL, for a download).
         path: PathBuf,
         /// The canonical size, in bytes.
@@ -259,8 +308,18 @@ fn magic_hint(found: u32) -> &'static str {
     match found {
         crate::idx::IMAGES_MAGIC => "; this is an image file, labels were expected",
         crate::idx::LABELS_MAGIC => "; this is a label file, images were expected",
-        _ => "; not an MNIST IDX file",
+        _ => "; not an IDX file of MNIST's format",
     }
+}
+
+/// The dataset's name in messages.
+fn title(dataset: Dataset) -> &'static str {
+    DatasetSpec::of(dataset).title
+}
+
+/// How to provide the dataset's files, for the end of a message.
+fn how_to_provide(dataset: Dataset) -> String {
+    DatasetSpec::of(dataset).how_to_provide()
 }
 
 /// `1) step 'dir': reason; 2) ...`, on one line.

@@ -1,16 +1,19 @@
-//! The four MNIST files: names, canonical checksums, and where one set of them lies.
+//! The four IDX files: names, canonical checksums of each dataset, and where one set of them
+//! lies.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
+use replay_core::{Dataset, Name as _};
 use sha2::{Digest, Sha256};
 
 use crate::error::MnistError;
 use crate::locate::LookupStep;
 use crate::split::Split;
-use crate::{Mnist, Source, idx};
+use crate::{DatasetSpec, Mnist, Source, idx};
 
-/// One of the four standard MNIST files, with its canonical uncompressed size and SHA-256.
+/// One of the four standard files of a dataset, with its canonical uncompressed size and
+/// SHA-256.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct CanonicalFile {
     /// The file name without `.gz`, e.g. `train-images-idx3-ubyte`.
@@ -21,8 +24,8 @@ pub struct CanonicalFile {
     pub sha256: &'static str,
 }
 
-/// The canonical uncompressed sizes and SHA-256 sums that public loaders pin, in the order
-/// training images, training labels, test images, test labels.
+/// MNIST's canonical uncompressed sizes and SHA-256 sums, the ones public loaders pin, in the
+/// order training images, training labels, test images, test labels.
 pub const CANONICAL_FILES: [CanonicalFile; 4] = [
     CanonicalFile {
         name: "train-images-idx3-ubyte",
@@ -46,9 +49,42 @@ pub const CANONICAL_FILES: [CanonicalFile; 4] = [
     },
 ];
 
-/// The paths of the four files of one MNIST copy, each raw or gzip.
+/// Fashion-MNIST's canonical uncompressed sizes and SHA-256 sums, in [`CANONICAL_FILES`]'
+/// order: the same names and sizes as MNIST's, other bytes.
+///
+/// Computed from the files of Debian's package `dataset-fashion-mnist`
+/// (0.0~git20200523.55506a9-1), decompressed. Its `.gz` files are compressed anew (their MD5
+/// differs from the one Zalando publishes), but they decompress to the bytes of Zalando's
+/// originals, whose uncompressed SHA-256 other projects pin too.
+pub const FASHION_MNIST_CANONICAL_FILES: [CanonicalFile; 4] = [
+    CanonicalFile {
+        name: "train-images-idx3-ubyte",
+        size: 47_040_016,
+        sha256: "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888",
+    },
+    CanonicalFile {
+        name: "train-labels-idx1-ubyte",
+        size: 60_008,
+        sha256: "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9",
+    },
+    CanonicalFile {
+        name: "t10k-images-idx3-ubyte",
+        size: 7_840_016,
+        sha256: "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",
+    },
+    CanonicalFile {
+        name: "t10k-labels-idx1-ubyte",
+        size: 10_008,
+        sha256: "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",
+    },
+];
+
+/// The paths of the four files of one copy of a dataset, each raw or gzip.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MnistFiles {
+    /// The dataset the files should hold: it decides the checksums
+    /// [`verify_checksums`](Self::verify_checksums) expects, and how messages name things.
+    pub dataset: Dataset,
     /// `train-images-idx3-ubyte[.gz]`.
     pub train_images: PathBuf,
     /// `train-labels-idx1-ubyte[.gz]`.
@@ -73,11 +109,17 @@ impl MnistFiles {
     ///
     /// # Errors
     /// [`MnistError::NoSuchDir`] when a directory does not exist, [`MnistError::MissingFiles`]
-    /// listing every missing file; both name `step`.
-    pub fn find(step: LookupStep, train_dir: &Path, test_dir: &Path) -> Result<Self, MnistError> {
+    /// listing every missing file; both name `dataset` and `step`.
+    pub fn find(
+        dataset: Dataset,
+        step: LookupStep,
+        train_dir: &Path,
+        test_dir: &Path,
+    ) -> Result<Self, MnistError> {
         for dir in [train_dir, test_dir] {
             if !dir.is_dir() {
                 return Err(MnistError::NoSuchDir {
+                    dataset,
                     step,
                     dir: dir.to_path_buf(),
                 });
@@ -100,6 +142,7 @@ impl MnistFiles {
         match <[PathBuf; 4]>::try_from(found) {
             Ok([train_images, train_labels, test_images, test_labels]) if missing.is_empty() => {
                 Ok(Self {
+                    dataset,
                     train_images,
                     train_labels,
                     test_images,
@@ -113,6 +156,7 @@ impl MnistFiles {
                     common_parent(train_dir)
                 };
                 Err(MnistError::MissingFiles {
+                    dataset,
                     step,
                     dir: dir.to_path_buf(),
                     missing,
@@ -125,8 +169,8 @@ impl MnistFiles {
     ///
     /// # Errors
     /// As [`MnistFiles::find`].
-    pub fn find_in(step: LookupStep, dir: &Path) -> Result<Self, MnistError> {
-        Self::find(step, dir, dir)
+    pub fn find_in(dataset: Dataset, step: LookupStep, dir: &Path) -> Result<Self, MnistError> {
+        Self::find(dataset, step, dir, dir)
     }
 
     /// The four paths, in [`CANONICAL_FILES`] order.
@@ -139,10 +183,12 @@ impl MnistFiles {
         ]
     }
 
-    /// Reads and validates both splits.
+    /// Reads and validates both splits, and checks that neither label file is the other
+    /// dataset's (a cheap check: the label files are small; the images are not hashed).
     ///
     /// # Errors
-    /// The first problem found in any file (see [`MnistError`]).
+    /// The first problem found in any file (see [`MnistError`]), or
+    /// [`MnistError::WrongDataset`] when a label file is exactly the other dataset's.
     pub fn load(&self) -> Result<(Split, Split), MnistError> {
         // The test split decodes on a second thread while the (6x larger) training split
         // decodes on this one.
@@ -152,11 +198,25 @@ impl MnistFiles {
             let test = test
                 .join()
                 .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-            Ok((train?, test?))
+            let (train, test) = (train?, test?);
+            for (path, split) in [(&self.train_labels, &train), (&self.test_labels, &test)] {
+                match labels_of(split.labels()) {
+                    Some(found) if found != self.dataset => {
+                        return Err(MnistError::WrongDataset {
+                            path: path.clone(),
+                            expected: self.dataset,
+                            found,
+                        });
+                    }
+                    _ => {}
+                }
+            }
+            Ok((train, test))
         })
     }
 
-    /// Checks that every file decodes to the canonical bytes (size and SHA-256).
+    /// Checks that every file decodes to the canonical bytes of [`dataset`](Self::dataset)
+    /// (size and SHA-256).
     ///
     /// Loading does not do this (it validates the structure, which is cheaper); downloads and
     /// the real-data tests do.
@@ -164,12 +224,29 @@ impl MnistFiles {
     /// # Errors
     /// [`MnistError::ChecksumMismatch`] for the first file that differs, or a read error.
     pub fn verify_checksums(&self) -> Result<(), MnistError> {
-        for (path, canonical) in self.paths().into_iter().zip(&CANONICAL_FILES) {
+        let canonical_files = DatasetSpec::of(self.dataset).files;
+        for (path, canonical) in self.paths().into_iter().zip(canonical_files) {
             let bytes = idx::read_decoded(path)?;
-            check_bytes(path, &bytes, canonical)?;
+            check_bytes(self.dataset, path, &bytes, canonical)?;
         }
         Ok(())
     }
+}
+
+/// The dataset whose canonical training or test label file holds exactly `labels`, if any.
+fn labels_of(labels: &[u8]) -> Option<Dataset> {
+    let count = u32::try_from(labels.len()).ok()?;
+    let size = idx::LABELS_HEADER as u64 + u64::from(count);
+    // Hashed at most once, and only when the length is that of a canonical label file.
+    let mut sha256 = None;
+    Dataset::ALL.iter().copied().find(|&dataset| {
+        DatasetSpec::of(dataset).files.iter().any(|canonical| {
+            canonical.size == size
+                && canonical.name.contains("-labels-")
+                && *sha256.get_or_insert_with(|| sha256_hex(&idx::labels_idx(count, labels)))
+                    == canonical.sha256
+        })
+    })
 }
 
 /// The parent of Burn's `mnist/train` directory, for messages.
@@ -188,8 +265,9 @@ pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
     hex
 }
 
-/// Checks decoded bytes against a canonical size and SHA-256.
+/// Checks decoded bytes against a canonical size and SHA-256 of `dataset`.
 pub(crate) fn check_bytes(
+    dataset: Dataset,
     path: &Path,
     bytes: &[u8],
     canonical: &CanonicalFile,
@@ -197,6 +275,7 @@ pub(crate) fn check_bytes(
     let actual_sha256 = sha256_hex(bytes);
     if bytes.len() as u64 != canonical.size || actual_sha256 != canonical.sha256 {
         return Err(MnistError::ChecksumMismatch {
+            dataset,
             path: path.to_path_buf(),
             expected_size: canonical.size,
             expected_sha256: canonical.sha256,
@@ -207,25 +286,27 @@ pub(crate) fn check_bytes(
     Ok(())
 }
 
-/// Checks that the four files in `dir` (raw or gzip) decode to the canonical MNIST bytes.
+/// Checks that the four files in `dir` (raw or gzip) decode to the canonical bytes of
+/// `dataset`.
 ///
 /// # Errors
 /// A missing file, a read error, or [`MnistError::ChecksumMismatch`].
-pub fn verify_checksums(dir: &Path) -> Result<(), MnistError> {
-    MnistFiles::find_in(LookupStep::DataDir, dir)?.verify_checksums()
+pub fn verify_checksums(dataset: Dataset, dir: &Path) -> Result<(), MnistError> {
+    MnistFiles::find_in(dataset, LookupStep::DataDir, dir)?.verify_checksums()
 }
 
-/// Loads MNIST from one directory holding the four files (each raw or gzip, see
+/// Loads `dataset` from one directory holding the four files (each raw or gzip, see
 /// [`MnistFiles::find`]); no lookup, no download. The [`Source`] says
 /// [`LookupStep::DataDir`].
 ///
 /// # Errors
 /// A missing directory or file, or any problem in a file (see [`MnistError`]).
-pub fn load(dir: impl AsRef<Path>) -> Result<Mnist, MnistError> {
+pub fn load(dataset: Dataset, dir: impl AsRef<Path>) -> Result<Mnist, MnistError> {
     let dir = dir.as_ref();
-    let files = MnistFiles::find_in(LookupStep::DataDir, dir)?;
+    let files = MnistFiles::find_in(dataset, LookupStep::DataDir, dir)?;
     let (train, test) = files.load()?;
     Ok(Mnist {
+        dataset,
         train,
         test,
         source: Source {
@@ -240,13 +321,13 @@ pub fn load(dir: impl AsRef<Path>) -> Result<Mnist, MnistError> {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use crate::testutil::write_mnist_dir;
+    use crate::testutil::{gzip, write_dataset_dir, write_mnist_dir};
 
     #[test]
     fn load_reads_a_directory_of_gzip_files() {
         let dir = tempfile::tempdir().unwrap();
         write_mnist_dir(dir.path(), 6, 2, true, false);
-        let mnist = load(dir.path()).unwrap();
+        let mnist = load(Dataset::Mnist, dir.path()).unwrap();
         assert_eq!((mnist.train.len(), mnist.test.len()), (6, 2));
         assert_eq!(mnist.source.step, LookupStep::DataDir);
         assert_eq!(
@@ -259,7 +340,7 @@ mod tests {
     fn load_reads_raw_files_and_mixes() {
         let dir = tempfile::tempdir().unwrap();
         write_mnist_dir(dir.path(), 3, 4, false, false);
-        let raw = load(dir.path()).unwrap();
+        let raw = load(Dataset::Mnist, dir.path()).unwrap();
         assert_eq!(
             raw.source.files.test_labels,
             dir.path().join("t10k-labels-idx1-ubyte")
@@ -271,7 +352,7 @@ mod tests {
             crate::testutil::gzip(&labels),
         )
         .unwrap();
-        let mixed = load(dir.path()).unwrap();
+        let mixed = load(Dataset::Mnist, dir.path()).unwrap();
         assert_eq!(
             mixed.source.files.test_labels,
             dir.path().join("t10k-labels-idx1-ubyte.gz")
@@ -291,7 +372,7 @@ mod tests {
             dir.path().join("t10k-labels-idx1-ubyte.gz"),
         )
         .unwrap();
-        let err = load(dir.path()).unwrap_err();
+        let err = load(Dataset::Mnist, dir.path()).unwrap_err();
         assert!(
             matches!(
                 err,
@@ -316,7 +397,7 @@ mod tests {
         write_mnist_dir(dir.path(), 1, 1, true, false);
         std::fs::remove_file(dir.path().join("train-labels-idx1-ubyte.gz")).unwrap();
         std::fs::remove_file(dir.path().join("t10k-images-idx3-ubyte.gz")).unwrap();
-        let err = load(dir.path()).unwrap_err();
+        let err = load(Dataset::Mnist, dir.path()).unwrap_err();
         let MnistError::MissingFiles { missing, .. } = &err else {
             panic!("{err:?}")
         };
@@ -333,7 +414,7 @@ mod tests {
     #[test]
     fn a_missing_directory_is_its_own_error() {
         let dir = tempfile::tempdir().unwrap();
-        let err = load(dir.path().join("absent")).unwrap_err();
+        let err = load(Dataset::Mnist, dir.path().join("absent")).unwrap_err();
         assert!(matches!(err, MnistError::NoSuchDir { .. }), "{err:?}");
     }
 
@@ -341,7 +422,7 @@ mod tests {
     fn checksums_of_synthetic_files_do_not_match() {
         let dir = tempfile::tempdir().unwrap();
         write_mnist_dir(dir.path(), 1, 1, true, false);
-        let err = verify_checksums(dir.path()).unwrap_err();
+        let err = verify_checksums(Dataset::Mnist, dir.path()).unwrap_err();
         assert!(
             matches!(
                 &err,
@@ -363,7 +444,123 @@ mod tests {
             // sha256("abc"), the FIPS 180-2 test vector.
             sha256: "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
         };
-        check_bytes(Path::new("x"), b"abc", &canonical).unwrap();
-        assert!(check_bytes(Path::new("x"), b"abd", &canonical).is_err());
+        check_bytes(Dataset::Mnist, Path::new("x"), b"abc", &canonical).unwrap();
+        assert!(check_bytes(Dataset::Mnist, Path::new("x"), b"abd", &canonical).is_err());
+    }
+
+    #[test]
+    fn fashion_mnist_loads_from_a_directory_and_says_so() {
+        let dir = tempfile::tempdir().unwrap();
+        write_dataset_dir(Dataset::FashionMnist, dir.path(), 7, 3, false, false);
+        let fashion = load(Dataset::FashionMnist, dir.path()).unwrap();
+        assert_eq!(fashion.dataset, Dataset::FashionMnist);
+        assert_eq!(fashion.source.files.dataset, Dataset::FashionMnist);
+        assert_eq!((fashion.train.len(), fashion.test.len()), (7, 3));
+        assert_eq!(&fashion.train.labels()[..3], &[9, 8, 7]);
+    }
+
+    #[test]
+    fn checksums_are_checked_against_the_dataset_asked_for() {
+        let dir = tempfile::tempdir().unwrap();
+        write_dataset_dir(Dataset::FashionMnist, dir.path(), 1, 1, true, false);
+        let err = verify_checksums(Dataset::FashionMnist, dir.path()).unwrap_err();
+        assert!(
+            matches!(
+                &err,
+                MnistError::ChecksumMismatch {
+                    dataset: Dataset::FashionMnist,
+                    expected_sha256: "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888",
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        let message = err.to_string();
+        assert!(
+            message.contains("canonical Fashion-MNIST file")
+                && message.contains("train-images-idx3-ubyte.gz")
+                && message.contains("fetch Fashion-MNIST again"),
+            "{message}"
+        );
+    }
+
+    /// Writes one of the four files of a synthetic Fashion-MNIST in `dir` anew, raw bytes
+    /// gzip-compressed unless `raw_on_disk`.
+    fn replace(dir: &Path, name: &str, bytes: &[u8], raw_on_disk: bool) -> PathBuf {
+        let path = dir.join(format!("{name}.gz"));
+        let on_disk = if raw_on_disk {
+            bytes.to_vec()
+        } else {
+            gzip(bytes)
+        };
+        std::fs::write(&path, on_disk).unwrap();
+        path
+    }
+
+    #[test]
+    fn damaged_fashion_mnist_files_are_refused_naming_the_file() {
+        use crate::idx::{images_idx, labels_idx};
+        let pixels = vec![0u8; 2 * 784];
+        let mut cut = images_idx(2, 28, 28, &pixels);
+        cut.truncate(cut.len() - 1);
+        let mut padded = images_idx(2, 28, 28, &pixels);
+        padded.push(0);
+        let cases: [(&str, Vec<u8>, bool, &str); 7] = [
+            (
+                "train-images-idx3-ubyte",
+                labels_idx(8, &[1; 8]),
+                false,
+                "magic number 0x00000801",
+            ),
+            (
+                "train-images-idx3-ubyte",
+                images_idx(2, 32, 32, &[0; 2048]),
+                false,
+                "32x32",
+            ),
+            ("train-images-idx3-ubyte", cut, false, "truncated"),
+            ("train-images-idx3-ubyte", padded, false, "trailing bytes"),
+            (
+                "train-labels-idx1-ubyte",
+                labels_idx(3, &[1, 2, 3]),
+                false,
+                "holds 2 images",
+            ),
+            (
+                "t10k-labels-idx1-ubyte",
+                labels_idx(2, &[4, 12]),
+                false,
+                "label 12 at index 1",
+            ),
+            (
+                "t10k-images-idx3-ubyte",
+                vec![0x1f, 0x8b, 8, 0, 1, 2],
+                true,
+                "does not decompress",
+            ),
+        ];
+        for (name, bytes, raw_on_disk, needle) in cases {
+            let dir = tempfile::tempdir().unwrap();
+            write_dataset_dir(Dataset::FashionMnist, dir.path(), 2, 2, true, true);
+            let path = replace(dir.path(), name, &bytes, raw_on_disk);
+            let err = load(Dataset::FashionMnist, dir.path()).unwrap_err();
+            let message = err.to_string();
+            assert!(
+                message.contains(needle),
+                "{name}: {needle:?} not in {message}"
+            );
+            assert!(
+                message.contains(&format!("'{}'", path.display())),
+                "{name}: the file is not named in {message}"
+            );
+            assert!(!message.contains('\n'), "{message}");
+        }
+    }
+
+    #[test]
+    fn label_files_of_neither_canonical_dataset_are_not_recognised() {
+        assert_eq!(labels_of(&[]), None);
+        let synthetic = crate::testutil::synthetic_split(Dataset::FashionMnist, 60_000, false);
+        assert_eq!(labels_of(synthetic.labels()), None);
     }
 }

@@ -20,7 +20,7 @@ pub(crate) const LABELS_MAGIC: u32 = 0x0000_0801;
 /// Bytes in an image file's header: magic, count, rows, cols.
 const IMAGES_HEADER: usize = 16;
 /// Bytes in a label file's header: magic, count.
-const LABELS_HEADER: usize = 8;
+pub(crate) const LABELS_HEADER: usize = 8;
 /// The largest decoded file accepted: the training images are 47,040,016 bytes.
 pub(crate) const MAX_FILE_BYTES: u64 = 64 << 20;
 /// The two bytes every gzip stream starts with.
@@ -224,8 +224,7 @@ pub(crate) fn images_idx(count: u32, rows: u32, cols: u32, pixels: &[u8]) -> Vec
     out
 }
 
-/// Encodes labels as an IDX file (tests and tools).
-#[cfg(any(test, feature = "test-util"))]
+/// Encodes labels as an IDX file (tests, and recognising a canonical label file).
 pub(crate) fn labels_idx(count: u32, labels: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(LABELS_HEADER + labels.len());
     for word in [LABELS_MAGIC, count] {

@@ -1,27 +1,35 @@
-//! MNIST for the replay: finds, validates and loads the four standard IDX files.
+//! MNIST and Fashion-MNIST for the replay: finds, validates and loads the four standard IDX
+//! files of either dataset.
 //!
-//! MNIST is 60,000 training and 10,000 test images of 28x28 grey bytes (0 = background,
-//! 255 = ink) with labels 0..=9, shipped as four IDX files:
-//! `train-images-idx3-ubyte`, `train-labels-idx1-ubyte`, `t10k-images-idx3-ubyte` and
-//! `t10k-labels-idx1-ubyte`, each raw or gzip-compressed (`.gz`). Gzip is recognised by its
-//! magic bytes `1f 8b`, not by the name.
+//! Both datasets ([`Dataset::Mnist`], the study's handwritten digits, and
+//! [`Dataset::FashionMnist`], Zalando's clothing images) are 60,000 training and 10,000 test
+//! images of 28x28 grey bytes (0 = background, 255 = ink) with labels 0..=9, shipped as four
+//! IDX files with the same names: `train-images-idx3-ubyte`, `train-labels-idx1-ubyte`,
+//! `t10k-images-idx3-ubyte` and `t10k-labels-idx1-ubyte`, each raw or gzip-compressed (`.gz`).
+//! Gzip is recognised by its magic bytes `1f 8b`, not by the name.
 //!
-//! - [`load`] reads one directory; [`Locator::load`] looks in the `--data-dir` directory,
-//!   `MNIST_DIR`, `./data/mnist`, Burn's cache and our download cache, then downloads from
-//!   the CVDF mirror Burn uses (see [`Locator`] for the exact rules).
+//! - [`load`] reads one directory; [`Locator::load`] looks in the `--data-dir` directory, the
+//!   dataset's environment variable and `./data/<dataset>`, then, for MNIST, Burn's cache and
+//!   our download cache before downloading from the CVDF mirror Burn uses, and, for
+//!   Fashion-MNIST, Debian's folder [`DEBIAN_FASHION_MNIST_DIR`] (see [`Locator`] for the
+//!   exact rules). [`DatasetSpec`] holds what differs between the datasets.
 //! - Every file is validated (magic number, 28x28, length equal to what the header promises,
-//!   labels 0..=9, image and label counts equal); each problem is its own [`MnistError`]
-//!   variant naming the file. Nothing here panics on bad input.
+//!   labels 0..=9, image and label counts equal, label files not the other dataset's); each
+//!   problem is its own [`MnistError`] variant naming the file. Nothing here panics on bad
+//!   input.
 //! - A [`Split`] holds its pixels in one contiguous `Vec<u8>` and its labels in another, with
 //!   helpers for `f32` inputs scaled by 1/255 and one-hot targets, and implements Burn's
 //!   [`Dataset`](burn_dataset::Dataset) with [`MnistItem`] items.
-//! - [`CANONICAL_FILES`] pins the canonical sizes and SHA-256 sums; [`verify_checksums`]
-//!   checks a directory against them (downloads always are).
+//! - [`CANONICAL_FILES`] (MNIST) and [`FASHION_MNIST_CANONICAL_FILES`] pin the canonical sizes
+//!   and SHA-256 sums; [`verify_checksums`] checks a directory against a dataset's (downloads
+//!   always are).
 //!
 //! ```no_run
-//! let mnist = replay_mnist::Locator::from_env().load()?;
-//! eprintln!("MNIST from {}", mnist.source);
-//! let train = mnist.train.limit(1_000);
+//! use replay_core::Dataset;
+//!
+//! let fashion = replay_mnist::Locator::from_env(Dataset::FashionMnist).load()?;
+//! eprintln!("{} from {}", fashion.dataset, fashion.source);
+//! let train = fashion.train.limit(1_000);
 //! assert_eq!(train.inputs_f32().len(), train.len() * replay_mnist::IMAGE_PIXELS);
 //! # Ok::<(), replay_mnist::MnistError>(())
 //! ```
@@ -31,29 +39,44 @@ mod error;
 mod files;
 mod idx;
 mod locate;
+mod spec;
 mod split;
 #[cfg(any(test, feature = "test-util"))]
 pub mod testutil;
 
+use replay_core::Dataset;
+
 pub use error::MnistError;
-pub use files::{CANONICAL_FILES, CanonicalFile, MnistFiles, load, verify_checksums};
-pub use locate::{Attempt, Locator, LookupStep, Source};
+pub use files::{
+    CANONICAL_FILES, CanonicalFile, FASHION_MNIST_CANONICAL_FILES, MnistFiles, load,
+    verify_checksums,
+};
+pub use locate::{Attempt, Locator, LookupStep, Source, StepLabel};
+pub use spec::{DatasetSpec, SystemPackage};
 pub use split::{MnistItem, Split};
 
 /// Pixels per image side.
 pub const IMAGE_SIDE: usize = 28;
 /// Pixels per image (28 x 28).
 pub const IMAGE_PIXELS: usize = IMAGE_SIDE * IMAGE_SIDE;
-/// Number of classes (the digits 0..=9).
+/// Number of classes (digits 0..=9 in MNIST, clothing classes 0..=9 in Fashion-MNIST).
 pub const CLASSES: usize = 10;
-/// The environment variable naming a directory that holds the four files.
+/// The environment variable naming a directory that holds MNIST's four files.
 pub const MNIST_DIR_VAR: &str = "MNIST_DIR";
+/// The environment variable naming a directory that holds Fashion-MNIST's four files.
+pub const FASHION_MNIST_DIR_VAR: &str = "FASHION_MNIST_DIR";
+/// Where Debian's (and Ubuntu's) package `dataset-fashion-mnist` installs the four `.gz`
+/// files.
+pub const DEBIAN_FASHION_MNIST_DIR: &str = "/usr/share/datasets/fashion-mnist";
 /// The CVDF mirror of the original MNIST files, the one Burn's `MnistDataset` downloads from.
 pub const MIRROR_URL: &str = "https://storage.googleapis.com/cvdf-datasets/mnist/";
 
-/// Both splits of MNIST and where they came from.
+/// Both splits of one dataset (MNIST or Fashion-MNIST) and where they came from.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Mnist {
+    /// Which dataset this is (the one asked for; its label files were checked not to be the
+    /// other one's).
+    pub dataset: Dataset,
     /// The 60,000 training images (fewer for a synthetic copy).
     pub train: Split,
     /// The 10,000 test images.

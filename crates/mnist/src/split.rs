@@ -7,7 +7,7 @@ use burn_dataset::{Dataset, DatasetError};
 use crate::error::MnistError;
 use crate::{CLASSES, IMAGE_PIXELS, IMAGE_SIDE, idx};
 
-/// One split of MNIST: `len()` images of 28x28 grey bytes (0 = background, 255 = ink) in one
+/// One split of MNIST or Fashion-MNIST: `len()` images of 28x28 grey bytes (0 = background, 255 = ink) in one
 /// contiguous row-major buffer, and their labels 0..=9.
 ///
 /// Image `i` is `pixels()[i * 784..(i + 1) * 784]`, row by row. Training loops can slice that
@@ -20,7 +20,7 @@ pub struct Split {
     labels: Vec<u8>,
 }
 
-/// One MNIST image as Burn's data pipeline takes it.
+/// One image (MNIST or Fashion-MNIST) as Burn's data pipeline takes it.
 ///
 /// Same shape and value range as `burn_dataset::vision::MnistItem` (Burn's own MNIST dataset,
 /// behind burn-dataset's `vision` feature): pixels as `f32` in 0.0..=255.0, **not** scaled, so
@@ -30,7 +30,7 @@ pub struct Split {
 pub struct MnistItem {
     /// The image, `image[row][col]`, values 0.0..=255.0.
     pub image: [[f32; IMAGE_SIDE]; IMAGE_SIDE],
-    /// The digit, 0..=9.
+    /// The class, 0..=9 (the digit, in MNIST).
     pub label: u8,
 }
 
@@ -158,7 +158,7 @@ impl Split {
         out
     }
 
-    /// How many images of each digit: `histogram[d]` counts label `d`.
+    /// How many images of each class: `histogram[d]` counts label `d`.
     pub fn label_histogram(&self) -> [usize; CLASSES] {
         let mut histogram = [0usize; CLASSES];
         for &label in &self.labels {

@@ -10,7 +10,7 @@ use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use burn_dataset::Dataset;
+use replay_core::Dataset;
 use replay_mnist::testutil::real_mnist_or_skip;
 use replay_mnist::{
     CANONICAL_FILES, IMAGE_PIXELS, Locator, LookupStep, Mnist, MnistError, verify_checksums,
@@ -36,6 +36,7 @@ fn holds_60000_training_and_10000_test_images() {
     let Some(mnist) = real("holds_60000_training_and_10000_test_images") else {
         return;
     };
+    assert_eq!(mnist.dataset, Dataset::Mnist);
     assert_eq!(mnist.train.len(), 60_000);
     assert_eq!(mnist.test.len(), 10_000);
     assert_eq!(mnist.train.pixels().len(), 60_000 * IMAGE_PIXELS);
@@ -87,11 +88,12 @@ fn the_dataset_trait_serves_every_item() {
     let Some(mnist) = real("the_dataset_trait_serves_every_item") else {
         return;
     };
+    use burn_dataset::Dataset as BurnDataset;
     let train = &mnist.train;
-    assert_eq!(Dataset::len(train), 60_000);
-    let last = Dataset::get(train, 59_999).unwrap();
+    assert_eq!(BurnDataset::len(train), 60_000);
+    let last = BurnDataset::get(train, 59_999).unwrap();
     assert_eq!(last.label, train.label(59_999).unwrap());
-    let first = Dataset::get(train, 0).unwrap();
+    let first = BurnDataset::get(train, 0).unwrap();
     assert_eq!(first.label, 5);
     let pixels = train.image(0).unwrap();
     for (r, row) in first.image.iter().enumerate() {
@@ -99,7 +101,7 @@ fn the_dataset_trait_serves_every_item() {
             assert_eq!(value, f32::from(pixels[r * 28 + c]));
         }
     }
-    assert!(Dataset::get(train, 60_000).is_err());
+    assert!(BurnDataset::get(train, 60_000).is_err());
 }
 
 #[test]
@@ -111,7 +113,7 @@ fn from_env_finds_mnist_dir_first() {
         );
         return;
     };
-    let locator = Locator::from_env().with_download(false);
+    let locator = Locator::from_env(Dataset::Mnist).with_download(false);
     let source = locator.find().unwrap();
     assert_eq!(source.step, LookupStep::EnvVar);
     assert_eq!(source.dir, PathBuf::from(dir));
@@ -171,9 +173,11 @@ fn gzipped(body: Vec<u8>) -> Vec<u8> {
 /// A locator that finds nothing locally and downloads from `url` into `cache`.
 fn downloading(cache: &Path, url: String) -> Locator {
     Locator {
+        dataset: Dataset::Mnist,
         data_dir: None,
         env_dir: None,
         cwd: Some(cache.join("cwd")),
+        system_dir: None,
         cache_dir: Some(cache.to_path_buf()),
         download: true,
         mirror_url: url,
@@ -191,7 +195,7 @@ fn downloads_verifies_and_caches_from_a_mirror() {
     assert_eq!(mnist.source.step, LookupStep::Downloaded);
     assert_eq!(mnist.source.dir, cache.path().join("cloud-ml-replay/mnist"));
     assert_eq!((mnist.train.len(), mnist.test.len()), (60_000, 10_000));
-    verify_checksums(&mnist.source.dir).unwrap();
+    verify_checksums(Dataset::Mnist, &mnist.source.dir).unwrap();
     let mut names: Vec<_> = std::fs::read_dir(&mnist.source.dir)
         .unwrap()
         .map(|e| e.unwrap().file_name().into_string().unwrap())
