@@ -71,6 +71,65 @@ pub struct DeviceFacts {
     /// The device's memory in bytes, where it is known: a software adapter (lavapipe) uses
     /// the host's RAM; Burn 0.22 does not report a hardware GPU's memory size.
     pub memory_bytes: Option<u64>,
+    /// The device's compute units, for a GPU backend.
+    pub compute_units: Option<ComputeUnits>,
+}
+
+/// How many compute units a GPU has (streaming multiprocessors, compute units, or a CPU
+/// driver's worker threads), and where the number comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ComputeUnits {
+    /// The number of units.
+    pub count: u32,
+    /// Where it comes from.
+    pub source: UnitsSource,
+}
+
+/// Where a device's count of compute units comes from: wgpu does not report it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UnitsSource {
+    /// A table of known GPUs, by the adapter's name (A100: 108 SMs; H100, H200: 132).
+    KnownGpu,
+    /// A CPU driver (lavapipe) runs one cube per worker thread: `LP_NUM_THREADS`, else the
+    /// host's cores.
+    CpuDriverThreads,
+    /// Neither: 64 units assumed (what CubeCL assumes when a device does not say).
+    Assumed,
+}
+
+/// GPUs whose compute units wgpu cannot tell, by a part of their adapter name.
+const KNOWN_GPUS: [(&str, u32); 4] = [("A100", 108), ("H100", 132), ("H200", 132), ("H800", 132)];
+
+/// Units assumed of a GPU that is in no table.
+const ASSUMED_UNITS: u32 = 64;
+
+impl ComputeUnits {
+    /// The compute units of the adapter named `adapter`: a CPU driver's worker threads
+    /// (`lp_threads`, else `host_cores`), a known GPU's, or [`ASSUMED_UNITS`].
+    pub fn of_adapter(adapter: &str, lp_threads: Option<u32>, host_cores: usize) -> Self {
+        if is_software(adapter) {
+            let threads = lp_threads.unwrap_or(host_cores as u32).max(1);
+            return Self {
+                count: threads,
+                source: UnitsSource::CpuDriverThreads,
+            };
+        }
+        match KNOWN_GPUS.iter().find(|(name, _)| adapter.contains(name)) {
+            Some(&(_, count)) => Self {
+                count,
+                source: UnitsSource::KnownGpu,
+            },
+            None => Self {
+                count: ASSUMED_UNITS,
+                source: UnitsSource::Assumed,
+            },
+        }
+    }
+}
+
+/// Whether an adapter is a software Vulkan driver on the CPU (lavapipe, llvmpipe).
+fn is_software(adapter: &str) -> bool {
+    adapter.contains("llvmpipe") || adapter.contains("lavapipe")
 }
 
 /// Opens a device of `kind` and checks that it works by running one tiny operation on it.
@@ -92,6 +151,7 @@ fn cpu_facts(kind: BackendKind) -> DeviceFacts {
         backend: kind,
         adapter: "cpu".to_string(),
         memory_bytes: host_memory_bytes(),
+        compute_units: None,
     }
 }
 
@@ -136,14 +196,26 @@ fn open_wgpu() -> Result<(Device, DeviceFacts), BackendError> {
     match probe {
         Ok((device, sum, name)) if (sum - 3.0).abs() < 1e-6 => {
             let adapter = name.unwrap_or_else(|| "unknown wgpu adapter".to_string());
-            let software = adapter.contains("llvmpipe") || adapter.contains("lavapipe");
-            let memory_bytes = if software { host_memory_bytes() } else { None };
+            let memory_bytes = if is_software(&adapter) {
+                host_memory_bytes()
+            } else {
+                None
+            };
+            let lp_threads = std::env::var("LP_NUM_THREADS")
+                .ok()
+                .and_then(|v| v.trim().parse().ok());
+            let compute_units = Some(ComputeUnits::of_adapter(
+                &adapter,
+                lp_threads,
+                crate::host::host_cores(),
+            ));
             Ok((
                 device,
                 DeviceFacts {
                     backend: BackendKind::Wgpu,
                     adapter,
                     memory_bytes,
+                    compute_units,
                 },
             ))
         }
@@ -185,6 +257,18 @@ mod tests {
              --release -p replay-runner --features wgpu`, or replay on the CPU with \
              `--backend flex`"
         );
+    }
+
+    #[test]
+    fn compute_units_come_from_the_cpu_driver_a_table_or_an_assumption() {
+        let units = |name, lp| ComputeUnits::of_adapter(name, lp, 2);
+        let lavapipe = units("llvmpipe (LLVM 15.0.6, 256 bits)", None);
+        assert_eq!((lavapipe.count, lavapipe.source), (2, UnitsSource::CpuDriverThreads));
+        assert_eq!(units("llvmpipe (LLVM 15.0.6, 256 bits)", Some(6)).count, 6);
+        assert_eq!(units("NVIDIA H200", None).count, 132);
+        assert_eq!(units("NVIDIA A100-SXM4-40GB", None).count, 108);
+        let other = units("AMD Radeon 8060S Graphics", None);
+        assert_eq!((other.count, other.source), (64, UnitsSource::Assumed));
     }
 
     #[test]

@@ -8,7 +8,7 @@ use replay_core::{
 };
 
 use crate::Device;
-use crate::device::{BackendError, DeviceFacts, open};
+use crate::device::{BackendError, ComputeUnits, DeviceFacts, UnitsSource, open};
 use crate::host;
 use crate::threads::ThreadPool;
 use crate::throttle::{MemoryCap, Throttle};
@@ -47,8 +47,13 @@ enum Enforcement {
     OnTheCpu,
     /// A duty cycle: the device is lent for the share of the time.
     TimeSlice,
-    /// The fused kernel's one cube, within any slice of the device's compute units.
-    Spatial,
+    /// The fused kernel's launches limited to the slice's share of the device's compute units.
+    Spatial {
+        /// Cubes a launch may use: the share of the units, at least one.
+        cubes: u32,
+        /// The device's units.
+        units: ComputeUnits,
+    },
     /// A spatial share asked of the autodiff step, whose kernels are Burn's own.
     Unenforceable,
 }
@@ -58,9 +63,8 @@ enum Enforcement {
 /// rows go through the graph, about 0.8 of the dense step's time; a GPU launches a kernel
 /// per operation whatever its size, and the extra gather and scatter made a step about 1.5
 /// times slower on wgpu, so GPUs take the dense step, as Keras does). `auto` takes the fused
-/// step wherever the backend has it for the workload: on the CPU backends it is the faster
-/// one for every width and batch (`scripts/bench.sh` measures both); the wgpu kernel takes
-/// the study's 28 hidden units, so wider networks fall back to autodiff there.
+/// step: on every backend it is the faster one for every width and batch that
+/// `scripts/bench.sh` measures.
 pub fn step_kind(
     implementation: Implementation,
     step: Step,
@@ -72,21 +76,24 @@ pub fn step_kind(
     } else {
         StepKind::LitPixels
     };
-    let fused = crate::fused::supports(backend, workload.hidden_units);
+    if !crate::fused::supports(backend, workload.hidden_units) {
+        return Err(BackendError::Unsupported(format!(
+            "{} hidden units is not a network this replay trains; 1 to {} are",
+            workload.hidden_units,
+            crate::fused::MAX_HIDDEN
+        )));
+    }
     Ok(match (implementation, step) {
         (Implementation::Manual, _) => StepKind::Fast,
-        (Implementation::Burn, Step::Auto) if fused => StepKind::Fused,
-        (Implementation::Burn, Step::Auto | Step::Autodiff) => autodiff,
-        (Implementation::Burn, Step::Fused) if fused => StepKind::Fused,
-        (Implementation::Burn, Step::Fused) => {
-            return Err(BackendError::Unsupported(format!(
-                "the fused step on {backend} takes {} hidden units, not {}; use --step \
-                 autodiff or --step auto",
-                crate::fused::gpu_hidden_units(),
-                workload.hidden_units
-            )));
-        }
+        (Implementation::Burn, Step::Auto | Step::Fused) => StepKind::Fused,
+        (Implementation::Burn, Step::Autodiff) => autodiff,
     })
+}
+
+/// The cubes a launch may use under a spatial share of a device with `units` compute units:
+/// the share of them, rounded, and at least one (a kernel launches one cube at the least).
+pub fn spatial_cubes(share: GpuShare, units: u32) -> u32 {
+    ((share.get() * f64::from(units)).round() as u32).max(1)
 }
 
 /// The emulated hardware of one run, opened once and shared by its repeats.
@@ -154,7 +161,19 @@ impl Emulation {
             (Some(_), Some(_)) if !spec.backend.is_gpu() => Enforcement::OnTheCpu,
             (Some(_), Some(_)) => match (spec.gpu_share_method, step) {
                 (ShareMethod::TimeSlice, _) => Enforcement::TimeSlice,
-                (ShareMethod::Spatial, StepKind::Fused) => Enforcement::Spatial,
+                (ShareMethod::Spatial, StepKind::Fused) => {
+                    let units = device
+                        .as_ref()
+                        .and_then(|(_, facts)| facts.compute_units)
+                        .unwrap_or(ComputeUnits {
+                            count: 1,
+                            source: UnitsSource::Assumed,
+                        });
+                    Enforcement::Spatial {
+                        cubes: spatial_cubes(share.unwrap_or(GpuShare::WHOLE), units.count),
+                        units,
+                    }
+                }
                 (ShareMethod::Spatial, _) => Enforcement::Unenforceable,
             },
         };
@@ -228,24 +247,40 @@ impl Emulation {
         self.gpu_share
     }
 
+    /// The most cubes a GPU launch of the fused step may use (the spatial share), if limited.
+    pub fn gpu_cubes(&self) -> Option<u32> {
+        match self.enforcement {
+            Enforcement::Spatial { cubes, .. } => Some(cubes),
+            _ => None,
+        }
+    }
+
     /// How the GPU share is enforced, for the `throttle_method` column: `time-slice` (a duty
-    /// cycle), `spatial (1 cube)` (the fused kernel's one cube, within the slice's compute
-    /// units), `none (spatial share not enforceable on the autodiff step)`, each with
-    /// `+ memory cap` where the device's memory is known; `none (runs on the CPU)` for a share
-    /// the run cannot use, or `none`.
+    /// cycle), `spatial (K of N units)` (the fused step's launches limited to K of the
+    /// device's N compute units; `N assumed` where the device is in no table), `none (spatial
+    /// share not enforceable on the autodiff step)`, each with `+ memory cap` where the
+    /// device's memory is known; `none (runs on the CPU)` for a share the run cannot use, or
+    /// `none`.
     pub fn throttle_method(&self) -> String {
         let method = match self.enforcement {
             Enforcement::Unneeded => return "none".to_string(),
             Enforcement::OnTheCpu => return "none (runs on the CPU)".to_string(),
-            Enforcement::TimeSlice => ShareMethod::TimeSlice.name(),
-            Enforcement::Spatial => "spatial (1 cube)",
+            Enforcement::TimeSlice => ShareMethod::TimeSlice.name().to_string(),
+            Enforcement::Spatial { cubes, units } => {
+                let assumed = if units.source == UnitsSource::Assumed {
+                    ", assumed"
+                } else {
+                    ""
+                };
+                format!("spatial ({cubes} of {} units{assumed})", units.count)
+            }
             Enforcement::Unenforceable => {
-                "none (spatial share not enforceable on the autodiff step)"
+                "none (spatial share not enforceable on the autodiff step)".to_string()
             }
         };
         match self.memory_cap {
             Some(_) => format!("{method} + memory cap"),
-            None => method.to_string(),
+            None => method,
         }
     }
 
@@ -368,6 +403,18 @@ mod tests {
     }
 
     #[test]
+    fn a_spatial_share_limits_a_launch_to_its_part_of_the_units() {
+        let share = |f: f64| GpuShare::new(f).unwrap();
+        assert_eq!(spatial_cubes(GpuShare::WHOLE, 132), 132);
+        assert_eq!(spatial_cubes(share(0.5), 132), 66);
+        assert_eq!(spatial_cubes(share(0.125), 132), 17);
+        assert_eq!(spatial_cubes(share(0.125), 108), 14);
+        assert_eq!(spatial_cubes(share(0.5), 2), 1);
+        assert_eq!(spatial_cubes(share(0.125), 2), 1);
+        assert_eq!(spatial_cubes(GpuShare::WHOLE, 2), 2);
+    }
+
+    #[test]
     fn the_hand_written_rule_runs_on_one_cpu_thread_unthrottled() {
         let emulation = Emulation::open(&spec(Implementation::Manual, BackendKind::Wgpu)).unwrap();
         assert!(emulation.device().is_none());
@@ -391,7 +438,12 @@ mod tests {
             }
             other => other.unwrap(),
         };
-        assert!(emulation.throttle_method().starts_with("spatial (1 cube)"));
+        assert!(
+            emulation.throttle_method().starts_with("spatial (1 of "),
+            "{}",
+            emulation.throttle_method()
+        );
+        assert_eq!(emulation.gpu_cubes(), Some(1));
         assert_eq!(emulation.note(), None);
         assert_eq!(emulation.pinned_cores().map(<[usize]>::len), Some(1));
         s.gpu_share_method = ShareMethod::TimeSlice;

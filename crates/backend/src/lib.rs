@@ -22,7 +22,9 @@ mod threads;
 mod throttle;
 
 pub use burn::prelude::Device;
-pub use device::{BackendError, DeviceFacts, compiled_backends, is_compiled, open};
+pub use device::{
+    BackendError, ComputeUnits, DeviceFacts, UnitsSource, compiled_backends, is_compiled, open,
+};
 pub use emulation::{Emulation, EmulationSpec, EpochGuard, PLAIN_RUST, step_kind};
 pub use host::{Usage, host_cores};
 pub use replay_core::BackendKind;

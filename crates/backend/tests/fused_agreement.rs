@@ -60,7 +60,7 @@ fn train(
     };
     for chunk in 0..chunks {
         let (next, scores) =
-            fused::sgd_steps(p, &set, &order, 0.5, batch, chunk * steps, steps).unwrap();
+            fused::sgd_steps(p, &set, &order, 0.5, batch, chunk * steps, steps, None).unwrap();
         p = next;
         all.losses.extend(scores.losses);
         all.correct.extend(scores.correct);

@@ -50,6 +50,9 @@ pub struct NetworkSpec<'a> {
     pub batch_size: usize,
     /// Hidden units of the Burn MLP (784-N-10); the hand-written rule has the study's 28.
     pub hidden_units: usize,
+    /// The most cubes a GPU launch of the fused step may use (a spatial GPU share); `None`
+    /// for the whole device.
+    pub max_cubes: Option<u32>,
     /// Initial weights from a SafeTensors file instead of the seeded ones (Burn MLP only).
     pub init_weights: Option<&'a Path>,
 }
@@ -97,7 +100,8 @@ pub fn network(spec: &NetworkSpec<'_>) -> Result<Box<dyn Network>, ModelError> {
                 spec.batch_size,
                 spec.hidden_units,
             )
-            .with_step(spec.step)?;
+            .with_step(spec.step)?
+            .with_max_cubes(spec.max_cubes);
             if let Some(path) = spec.init_weights {
                 trainer = trainer.with_weights(path)?;
             }
@@ -171,6 +175,7 @@ mod tests {
             learning_rate: 0.1,
             batch_size: 1,
             hidden_units: HIDDEN,
+            max_cubes: None,
             init_weights: None,
         }
     }

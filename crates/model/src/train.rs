@@ -58,6 +58,8 @@ pub struct Trainer {
     seed: u64,
     step: StepKind,
     chunk_steps: usize,
+    /// The most cubes a GPU launch of the fused step may use (a spatial GPU share).
+    max_cubes: Option<u32>,
     uploaded: Option<Uploaded>,
 }
 
@@ -103,6 +105,7 @@ impl Trainer {
             seed,
             step: StepKind::Fused,
             chunk_steps: FUSED_CHUNK_STEPS,
+            max_cubes: None,
             uploaded: None,
         }
     }
@@ -125,6 +128,13 @@ impl Trainer {
     /// depend on it.
     pub fn with_chunk_steps(mut self, steps: usize) -> Self {
         self.chunk_steps = steps.max(1);
+        self
+    }
+
+    /// Limits every GPU launch of the fused step to `cubes` cubes (a spatial share of the
+    /// device's compute units); `None` for the whole device. The weights do not depend on it.
+    pub fn with_max_cubes(mut self, cubes: Option<u32>) -> Self {
+        self.max_cubes = cubes;
         self
     }
 
@@ -193,7 +203,7 @@ impl Trainer {
             .order(indices)
             .map_err(|e| ModelError::Device(e.to_string()))?;
         let mut params = Some(self.take_params()?);
-        let (batch, lr) = (self.batch_size, self.learning_rate as f32);
+        let (batch, lr, cubes) = (self.batch_size, self.learning_rate as f32, self.max_cubes);
         let stats = run_epoch(
             indices,
             batch,
@@ -204,7 +214,7 @@ impl Trainer {
                 let taken = params.take().ok_or_else(lost_model)?;
                 let steps = chunk.len().div_ceil(batch);
                 let (updated, scores) =
-                    fused::sgd_steps(taken, &uploaded.set, &order, lr, batch, first, steps)
+                    fused::sgd_steps(taken, &uploaded.set, &order, lr, batch, first, steps, cubes)
                         .map_err(|e| ModelError::Device(e.to_string()))?;
                 params = Some(updated);
                 let mut score = Score {

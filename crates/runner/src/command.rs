@@ -9,7 +9,7 @@ use replay_platform::{Config, config_files};
 use replay_report::text::{duration, repeats_summary};
 use replay_report::{Report, StudyFigure, all_exporters, read_results, write_report};
 use replay_session::terminal::ProgressBar;
-use replay_session::{Plan, Session, Shard, Sweep, Weights, plan_line, run_items};
+use replay_session::{Datasets, Plan, Session, Shard, Sweep, Weights, plan_line, run_items};
 
 use crate::cli::{Cli, Command, RunArgs, SweepArgs};
 
@@ -56,7 +56,7 @@ fn run(args: &RunArgs) -> Result<bool> {
     install_interrupt_handler();
     let plan = Plan::resolve(path, &args.overrides(), args.common.options())?;
     let mut terminal = ProgressBar::new(!args.common.quiet);
-    let mnist = plan.load_mnist()?;
+    let mnist = plan.load_dataset()?;
     let session = Session::open_observed(&plan, &mnist, &mut terminal)?;
     let weights = Weights {
         init: args.init_weights.as_deref(),
@@ -141,16 +141,27 @@ fn sweep(args: &SweepArgs) -> Result<bool> {
     let Some(first) = items.first() else {
         bail!("nothing to run: no item of this sweep has its backend compiled in");
     };
-    let mnist = first.plan.load_mnist()?;
+    let datasets: std::collections::BTreeSet<_> =
+        items.iter().map(|item| item.plan.settings.dataset).collect();
+    if datasets.len() > 1 && args.common.data_dir.is_some() {
+        bail!(
+            "--data-dir names one dataset's folder, and this sweep trains on {}; set \
+             MNIST_DIR and FASHION_MNIST_DIR instead",
+            datasets
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(" and ")
+        );
+    }
+    let mut data = Datasets::default();
+    let images = data.get(&first.plan)?.train.len();
     let earlier = read_results(&first.plan.options.out).unwrap_or_default();
-    println!(
-        "{}",
-        plan_line(&items, total, shard, &earlier, mnist.train.len())
-    );
+    println!("{}", plan_line(&items, total, shard, &earlier, images));
     install_interrupt_handler();
     let started = std::time::Instant::now();
     let mut terminal = ProgressBar::new(!args.common.quiet);
-    if !run_items(&items, &mnist, &INTERRUPTED, &mut terminal)? {
+    if !run_items(&items, &mut data, &INTERRUPTED, &mut terminal)? {
         return Ok(false);
     }
     let out = first.plan.options.out.display();

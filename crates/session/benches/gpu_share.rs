@@ -71,7 +71,7 @@ fn main() {
             },
         )
         .unwrap();
-        let mnist = mnist_plan.load_mnist().unwrap();
+        let mnist = mnist_plan.load_dataset().unwrap();
         for _ in 0..runs {
             for (case, (_, gpu_share, method, _)) in cases.iter().enumerate() {
                 let overrides = Overrides {

@@ -10,7 +10,7 @@
 //! use replay_session::{Options, Plan, Session, Silent, Weights};
 //!
 //! let plan = Plan::resolve("configs/c14.toml".as_ref(), &Default::default(), Options::default())?;
-//! let mnist = plan.load_mnist()?;
+//! let mnist = plan.load_dataset()?;
 //! let session = Session::open(&plan, &mnist)?;
 //! let outcome = session.run(Weights::default(), &AtomicBool::new(false), &mut Silent)?;
 //! println!("{} s of training, rows in {}", outcome.wall_s, session.results().path().display());
@@ -32,7 +32,9 @@ use replay_model::{ModelError, Network, NetworkSpec, Samples};
 use replay_platform::{Config, ConfigError, Cost, Overrides, RunSettings};
 use replay_report::{EpochFacts, ResultRow, ResultsFile, RunFacts, WriteError};
 
-pub use sweep::{Shard, ShardError, Sweep, SweepItem, estimate, plan_line, run_items};
+pub use sweep::{
+    Datasets, Shard, ShardError, Sweep, SweepItem, estimate, plan_line, run_items,
+};
 
 /// Why a session could not start or finish.
 #[derive(Debug, thiserror::Error)]
@@ -43,7 +45,7 @@ pub enum SessionError {
     /// The device, the threads or the emulation.
     #[error(transparent)]
     Backend(#[from] BackendError),
-    /// MNIST.
+    /// The dataset (MNIST or Fashion-MNIST).
     #[error(transparent)]
     Mnist(#[from] MnistError),
     /// The network: weights files, the device during training.
@@ -53,8 +55,16 @@ pub enum SessionError {
     #[error(transparent)]
     Results(#[from] WriteError),
     /// A split's pixels and labels disagree (a loaded split never does).
-    #[error("an MNIST split's pixels and labels disagree")]
+    #[error("a dataset split's pixels and labels disagree")]
     Split,
+    /// The loaded dataset is not the one the plan trains on.
+    #[error("the run trains on {wanted}, but {loaded} was loaded for it")]
+    WrongDataset {
+        /// The plan's dataset.
+        wanted: replay_core::Dataset,
+        /// The dataset handed to the session.
+        loaded: replay_core::Dataset,
+    },
     /// An epoch failed; its row is in the results, marked `failed`.
     #[error("{source} (the epoch's row is marked 'failed' in '{}')", .path.display())]
     EpochFailed {
@@ -133,15 +143,16 @@ impl Plan {
         }
     }
 
-    /// Loads MNIST as the runner finds it, applying the training-image limit.
-    pub fn load_mnist(&self) -> Result<Mnist, SessionError> {
-        let mut mnist = Locator::from_env()
+    /// Loads the plan's dataset (MNIST or Fashion-MNIST) as the runner finds it, applying
+    /// the training-image limit.
+    pub fn load_dataset(&self) -> Result<Mnist, SessionError> {
+        let mut data = Locator::from_env(self.settings.dataset)
             .with_data_dir(self.options.data_dir.clone())
             .load()?;
         if let Some(limit) = self.options.limit {
-            mnist.train = mnist.train.limit(limit);
+            data.train = data.train.limit(limit);
         }
-        Ok(mnist)
+        Ok(data)
     }
 }
 
@@ -207,6 +218,12 @@ impl<'a> Session<'a> {
         mnist: &'a Mnist,
         observer: &mut dyn Observer,
     ) -> Result<Self, SessionError> {
+        if mnist.dataset != plan.settings.dataset {
+            return Err(SessionError::WrongDataset {
+                wanted: plan.settings.dataset,
+                loaded: mnist.dataset,
+            });
+        }
         let emulation = Emulation::open(&plan.emulation())?;
         let vcpus = plan.settings.threads;
         let plural =
@@ -317,6 +334,7 @@ impl<'a> Session<'a> {
             learning_rate: s.learning_rate,
             batch_size: s.batch_size,
             hidden_units: s.hidden_units,
+            max_cubes: self.emulation.gpu_cubes(),
             init_weights: init,
         })?)
     }

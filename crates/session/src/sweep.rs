@@ -127,15 +127,37 @@ impl Sweep {
     }
 }
 
-/// Runs `items` one after another on `mnist`; false when `stop` interrupted one.
+/// The datasets a sweep trains on, each loaded once, when an item first needs it.
+#[derive(Debug, Default)]
+pub struct Datasets {
+    loaded: Vec<Mnist>,
+}
+
+impl Datasets {
+    /// The dataset `plan` trains on, loaded as the runner finds it the first time.
+    pub fn get(&mut self, plan: &Plan) -> Result<&Mnist, SessionError> {
+        let wanted = plan.settings.dataset;
+        let at = match self.loaded.iter().position(|d| d.dataset == wanted) {
+            Some(at) => at,
+            None => {
+                self.loaded.push(plan.load_dataset()?);
+                self.loaded.len() - 1
+            }
+        };
+        Ok(&self.loaded[at])
+    }
+}
+
+/// Runs `items` one after another, each on its dataset; false when `stop` interrupted one.
 pub fn run_items(
     items: &[SweepItem],
-    mnist: &Mnist,
+    data: &mut Datasets,
     stop: &AtomicBool,
     observer: &mut dyn Observer,
 ) -> Result<bool, SessionError> {
     for (position, item) in items.iter().enumerate() {
         observer.item_started(position, items.len(), item);
+        let mnist = data.get(&item.plan)?;
         let session = Session::open_observed(&item.plan, mnist, observer)?;
         if session.run(Weights::default(), stop, observer)?.interrupted {
             return Ok(false);

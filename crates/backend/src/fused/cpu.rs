@@ -839,6 +839,7 @@ mod flex {
             batch: u32,
             first: u32,
             steps: u32,
+            _max_cubes: u32,
         ) -> (
             FlexTensor,
             FlexTensor,
@@ -910,6 +911,7 @@ mod ndarray {
             batch: u32,
             first: u32,
             steps: u32,
+            _max_cubes: u32,
         ) -> (
             NdArrayTensor,
             NdArrayTensor,

@@ -1,14 +1,27 @@
-//! The fused step on CubeCL backends (wgpu today): one kernel launch runs a whole chunk of
-//! consecutive SGD steps in ONE cube.
+//! The fused step on CubeCL backends (wgpu today), for any width and batch, in one of two
+//! ways, chosen per call from the step's size and the device's limits:
 //!
-//! The steps are sequential, so they cannot spread over cubes; a step's work is spread over
-//! the cube's units instead, one plane of them (a warp: 32 units on NVIDIA, 8 SIMD lanes on
-//! lavapipe), since a batch-1 step of this network has little to share and every barrier
-//! costs more the more units wait at it. Each image's lit pixels are first gathered into a
-//! list in shared memory, so the forward pass and the hidden layer's update visit only them
-//! (about a fifth of MNIST's pixels). The small tensors (output layer, biases, activations,
-//! deltas) sit in shared memory for the whole chunk (about 16 KiB in all); the 784 x 28 hidden
-//! weights stay in their storage buffer and are updated in place.
+//! - **One cube for the whole chunk** (`chunk_kernel`), for steps with too little work to
+//!   share (the study's batch-1 steps): the steps are sequential, so a launch runs many of
+//!   them in ONE cube, one plane of units wide (a warp: 32 units on NVIDIA, 8 SIMD lanes on
+//!   lavapipe), since every barrier costs more the more units wait at it. Each image's lit
+//!   pixels are first gathered into a list in shared memory, so the forward pass and the
+//!   hidden layer's update visit only them (about a fifth of MNIST's pixels). The small
+//!   tensors (output layer, biases, activations, deltas) sit in shared memory for the whole
+//!   chunk; the 784 x N hidden weights stay in their storage buffer and are updated in place.
+//! - **A few launches per step** (`forward_kernel`, then `update_kernel`), for steps with work
+//!   to share: the step's images spread over cubes (one image per cube at a time: its lit
+//!   pixels, hidden activations, outputs and deltas), then the update spreads over cubes by
+//!   pixel (each cube gathers which of the step's images light its pixel, then its units
+//!   update the pixel's row of hidden weights, a hidden unit each) and by hidden unit (the
+//!   output layer and biases). Steps stay in order: a launch starts after the one before it.
+//!
+//! Every launch uses at most `max_cubes` cubes (the spatial GPU share: a MIG-like slice of
+//! the device's compute units; 0 for no limit). Limits come from the device: shared memory,
+//! units per cube and plane size from `client.properties().hardware`. Mesa's llvmpipe
+//! (lavapipe, the software Vulkan driver) ends a shader invocation's loops after 65,535
+//! iterations in all, so every launch is sized to stay below that, counting every image as if
+//! all its pixels were lit.
 
 use burn::backend::TensorMetadata;
 use burn::tensor::{DType, Shape};
@@ -17,22 +30,27 @@ use burn_cubecl::kernel::into_contiguous;
 use burn_cubecl::tensor::CubeTensor;
 use cubecl::prelude::*;
 
-use super::{FusedSgdOps, OUTPUTS};
+use super::{FusedSgdOps, OUTPUTS, PIXELS};
 
-/// Hidden units the kernel takes: the study's 28.
-pub(super) const HIDDEN: usize = 28;
-
-/// Loop iterations one launch may run, at most. Mesa's llvmpipe (lavapipe, the software
-/// Vulkan driver) ends a shader's loops after 65,535 iterations; [`launch_steps`] splits a
-/// chunk into launches that stay below this, counting every image as if all its pixels were
-/// lit.
+/// Loop iterations one invocation may run, at most (lavapipe stops at 65,535).
 const LOOP_BUDGET: u32 = 60_000;
 
-/// Steps one launch takes at most, for `batch` images per step and `units` units: a step runs
-/// one iteration of its loop and, per image, two of the image loops and two passes over at
-/// most 784 lit pixels shared by the units.
-fn launch_steps(batch: u32, units: u32) -> u32 {
-    let per_image = 2 + 2 * 784u32.div_ceil(units);
+/// The widest network the one-cube kernel takes: its shared memory holds `units x N` partial
+/// sums and the output layer (`N x 10`) twice.
+const CHUNK_MAX_HIDDEN: u32 = 64;
+
+/// The largest step (images x hidden units) the one-cube kernel takes; bigger steps spread
+/// over cubes.
+const CHUNK_MAX_WORK: u32 = 128;
+
+/// Images whose entries one pass of the update kernel gathers in shared memory.
+const SEGMENT: u32 = 1024;
+
+/// Steps one launch of [`chunk_kernel`] takes at most, for `batch` images per step and `units`
+/// units: a step runs one iteration of its loop and, per image, two of the image loops and
+/// two passes over at most 784 lit pixels shared by the units.
+fn chunk_launch_steps(batch: u32, units: u32) -> u32 {
+    let per_image = 2 + 2 * (PIXELS as u32).div_ceil(units);
     (LOOP_BUDGET / (1 + batch.max(1) * per_image)).max(1)
 }
 
@@ -150,12 +168,18 @@ fn clear(w: &mut Shared<[f32]>, #[comptime] len: u32, #[comptime] units: u32) {
     }
 }
 
-/// `steps` SGD steps of `batch` images each, from step `first` of `order`; see
+/// The logistic function.
+#[cube]
+fn sigmoid(z: f32) -> f32 {
+    1.0f32 / (1.0f32 + f32::exp(-z))
+}
+
+/// `steps` SGD steps of `batch` images each, from step `first` of `order`, in one cube; see
 /// [`FusedSgdOps::sgd_steps`]. Step `s`'s scores go to index `base + s` of `losses` and
-/// `correct`; `scratch` holds a step's hidden deltas, `batch` x 28.
+/// `correct`; `scratch` holds a step's hidden deltas, `batch` x `hidden`.
 #[cube(launch_unchecked)]
 #[allow(clippy::too_many_arguments)]
-fn sgd_kernel(
+fn chunk_kernel(
     w1: &mut [f32],
     b1: &mut [f32],
     w2: &mut [f32],
@@ -171,27 +195,28 @@ fn sgd_kernel(
     first: u32,
     steps: u32,
     base: u32,
+    #[comptime] hidden: u32,
     #[comptime] units: u32,
 ) {
     let tid = UNIT_POS;
     let mut lit_p = Shared::<[u32]>::new_slice(784usize);
     let mut lit_x = Shared::<[f32]>::new_slice(784usize);
     let mut counts = Shared::<[u32]>::new_slice(comptime!(units as usize));
-    let mut part = Shared::<[f32]>::new_slice(comptime!((units * 28u32) as usize));
-    let mut h = Shared::<[f32]>::new_slice(28usize);
+    let mut part = Shared::<[f32]>::new_slice(comptime!((units * hidden) as usize));
+    let mut h = Shared::<[f32]>::new_slice(comptime!(hidden as usize));
     let mut y = Shared::<[f32]>::new_slice(10usize);
     let mut dz2 = Shared::<[f32]>::new_slice(10usize);
-    let mut sw2 = Shared::<[f32]>::new_slice(280usize);
-    let mut sb1 = Shared::<[f32]>::new_slice(28usize);
+    let mut sw2 = Shared::<[f32]>::new_slice(comptime!((hidden * 10) as usize));
+    let mut sb1 = Shared::<[f32]>::new_slice(comptime!(hidden as usize));
     let mut sb2 = Shared::<[f32]>::new_slice(10usize);
-    let mut gw2 = Shared::<[f32]>::new_slice(280usize);
-    let mut gb1 = Shared::<[f32]>::new_slice(28usize);
+    let mut gw2 = Shared::<[f32]>::new_slice(comptime!((hidden * 10) as usize));
+    let mut gb1 = Shared::<[f32]>::new_slice(comptime!(hidden as usize));
     let mut gb2 = Shared::<[f32]>::new_slice(10usize);
     let mut stats = Shared::<[f32]>::new_slice(2usize);
 
     // The small parameters move to shared memory for the chunk.
-    to_shared(&mut sw2, &*w2, 280u32, units);
-    to_shared(&mut sb1, &*b1, 28u32, units);
+    to_shared(&mut sw2, &*w2, comptime!(hidden * 10), units);
+    to_shared(&mut sb1, &*b1, hidden, units);
     to_shared(&mut sb2, &*b2, 10u32, units);
     sync_cube();
 
@@ -210,8 +235,8 @@ fn sgd_kernel(
         if size > 0u32 {
             scale = 2.0f32 / f32::cast_from(size * 10u32);
         }
-        clear(&mut gw2, 280u32, units);
-        clear(&mut gb1, 28u32, units);
+        clear(&mut gw2, comptime!(hidden * 10), units);
+        clear(&mut gb1, hidden, units);
         clear(&mut gb2, 10u32, units);
         if tid < 2u32 {
             stats[tid as usize] = 0.0f32;
@@ -222,32 +247,36 @@ fn sgd_kernel(
             let label = labels[index as usize];
             let lit = gather_lit(&mut lit_p, &mut lit_x, &mut counts, images, index, units);
             // Hidden pre-activations: each unit sums its share of the lit pixels.
-            let mut acc = Array::<f32>::new(28usize);
+            let mut acc = Array::<f32>::new(comptime!(hidden as usize));
+            #[unroll]
+            for j in 0..hidden {
+                acc[j as usize] = 0.0f32;
+            }
             let mut l = tid;
             while l < lit {
-                let row = lit_p[l as usize] * 28u32;
+                let row = lit_p[l as usize] * hidden;
                 let x = lit_x[l as usize];
                 #[unroll]
-                for j in 0..28u32 {
+                for j in 0..hidden {
                     acc[j as usize] += x * w1[(row + j) as usize];
                 }
                 l += units;
             }
             #[unroll]
-            for j in 0..28u32 {
-                part[(tid * 28u32 + j) as usize] = acc[j as usize];
+            for j in 0..hidden {
+                part[(tid * hidden + j) as usize] = acc[j as usize];
             }
             sync_cube();
             #[unroll]
-            for r in 0..comptime!(28u32.div_ceil(units)) {
+            for r in 0..comptime!(hidden.div_ceil(units)) {
                 let j = tid + r * units;
-                if j < 28u32 {
+                if j < hidden {
                     let mut z = sb1[j as usize];
                     #[unroll]
                     for u in 0..units {
-                        z += part[(u * 28u32 + j) as usize];
+                        z += part[(u * hidden + j) as usize];
                     }
-                    h[j as usize] = 1.0f32 / (1.0f32 + f32::exp(-z));
+                    h[j as usize] = sigmoid(z);
                 }
             }
             sync_cube();
@@ -257,10 +286,10 @@ fn sgd_kernel(
                 if k < 10u32 {
                     let mut z = sb2[k as usize];
                     #[unroll]
-                    for j in 0..28u32 {
+                    for j in 0..hidden {
                         z += h[j as usize] * sw2[(j * 10u32 + k) as usize];
                     }
-                    let out = 1.0f32 / (1.0f32 + f32::exp(-z));
+                    let out = sigmoid(z);
                     let mut target = 0.0f32;
                     if label == k {
                         target = 1.0f32;
@@ -272,9 +301,9 @@ fn sgd_kernel(
             sync_cube();
             // Backward with the weights before the step's update; gradients accumulate.
             #[unroll]
-            for r in 0..comptime!(28u32.div_ceil(units)) {
+            for r in 0..comptime!(hidden.div_ceil(units)) {
                 let j = tid + r * units;
-                if j < 28u32 {
+                if j < hidden {
                     let hj = h[j as usize];
                     let mut dh = 0.0f32;
                     #[unroll]
@@ -284,7 +313,7 @@ fn sgd_kernel(
                         gw2[(j * 10u32 + k) as usize] += hj * d;
                     }
                     let dz1 = dh * hj * (1.0f32 - hj);
-                    scratch[(b * 28u32 + j) as usize] = dz1;
+                    scratch[(b * hidden + j) as usize] = dz1;
                     gb1[j as usize] += dz1;
                 }
             }
@@ -311,12 +340,15 @@ fn sgd_kernel(
                     stats[1usize] += 1.0f32;
                 }
             }
+            // The gradients in shared memory and the deltas in `scratch` are read by other
+            // units below: a barrier for both kinds of memory.
             sync_storage();
+            sync_cube();
         }
 
         // The update, w -= lr x gradient; the hidden weights image by image.
-        descend(&mut sw2, &gw2, learning_rate, 280u32, units);
-        descend(&mut sb1, &gb1, learning_rate, 28u32, units);
+        descend(&mut sw2, &gw2, learning_rate, comptime!(hidden * 10), units);
+        descend(&mut sb1, &gb1, learning_rate, hidden, units);
         descend(&mut sb2, &gb2, learning_rate, 10u32, units);
         for b in 0..size {
             let mut lit = 0u32;
@@ -336,17 +368,17 @@ fn sgd_kernel(
                     lit += counts[u as usize];
                 }
             }
-            let mut step = Array::<f32>::new(28usize);
+            let mut step = Array::<f32>::new(comptime!(hidden as usize));
             #[unroll]
-            for j in 0..28u32 {
-                step[j as usize] = -learning_rate * scratch[(b * 28u32 + j) as usize];
+            for j in 0..hidden {
+                step[j as usize] = -learning_rate * scratch[(b * hidden + j) as usize];
             }
             let mut l = tid;
             while l < lit {
-                let row = lit_p[l as usize] * 28u32;
+                let row = lit_p[l as usize] * hidden;
                 let x = lit_x[l as usize];
                 #[unroll]
-                for j in 0..28u32 {
+                for j in 0..hidden {
                     w1[(row + j) as usize] += x * step[j as usize];
                 }
                 l += units;
@@ -360,13 +392,293 @@ fn sgd_kernel(
             losses[(base + s) as usize] = loss;
             correct[(base + s) as usize] = i32::cast_from(u32::cast_from(stats[1usize]));
         }
+        // The next step reads the hidden weights written above (storage) and the small
+        // parameters and statistics (shared memory).
         sync_storage();
+        sync_cube();
     }
 
     // The small parameters go back to their buffers.
-    from_shared(w2, &sw2, 280u32, units);
-    from_shared(b1, &sb1, 28u32, units);
+    from_shared(w2, &sw2, comptime!(hidden * 10), units);
+    from_shared(b1, &sb1, hidden, units);
     from_shared(b2, &sb2, 10u32, units);
+}
+
+/// The forward and backward passes of images `first..first + count` of a step that starts at
+/// `start` in `order`, one image per cube at a time: hidden activations `hid` and deltas
+/// `dhid` (`[batch, n]`), output deltas `dy` (`[batch, 10]`), and each image's loss and hit,
+/// all with the weights before the step's update.
+#[cube(launch_unchecked)]
+#[allow(clippy::too_many_arguments)]
+fn forward_kernel(
+    w1: &[f32],
+    b1: &[f32],
+    w2: &[f32],
+    b2: &[f32],
+    images: &[u32],
+    labels: &[u32],
+    order: &[u32],
+    hid: &mut [f32],
+    dhid: &mut [f32],
+    dy: &mut [f32],
+    loss: &mut [f32],
+    hit: &mut [f32],
+    n: u32,
+    start: u32,
+    first: u32,
+    count: u32,
+    scale: f32,
+    #[comptime] units: u32,
+) {
+    let tid = UNIT_POS;
+    let mut lit_p = Shared::<[u32]>::new_slice(784usize);
+    let mut lit_x = Shared::<[f32]>::new_slice(784usize);
+    let mut counts = Shared::<[u32]>::new_slice(comptime!(units as usize));
+    let mut part = Shared::<[f32]>::new_slice(comptime!((units * 10) as usize));
+    let mut ys = Shared::<[f32]>::new_slice(10usize);
+    let mut dys = Shared::<[f32]>::new_slice(10usize);
+    let mut i = CUBE_POS as u32;
+    while i < count {
+        let b = first + i;
+        let index = order[(start + b) as usize];
+        let label = labels[index as usize];
+        let lit = gather_lit(&mut lit_p, &mut lit_x, &mut counts, images, index, units);
+        // Hidden activations, a hidden unit per unit; each unit's share of the outputs.
+        let mut out = Array::<f32>::new(10usize);
+        #[unroll]
+        for k in 0..10u32 {
+            out[k as usize] = 0.0f32;
+        }
+        let mut j = tid;
+        while j < n {
+            let mut z = b1[j as usize];
+            let mut l = 0u32;
+            while l < lit {
+                z += lit_x[l as usize] * w1[(lit_p[l as usize] * n + j) as usize];
+                l += 1u32;
+            }
+            let h = sigmoid(z);
+            hid[(b * n + j) as usize] = h;
+            #[unroll]
+            for k in 0..10u32 {
+                out[k as usize] += h * w2[(j * 10u32 + k) as usize];
+            }
+            j += units;
+        }
+        #[unroll]
+        for k in 0..10u32 {
+            part[(tid * 10u32 + k) as usize] = out[k as usize];
+        }
+        sync_cube();
+        if tid < 10u32 {
+            let mut z = b2[tid as usize];
+            #[unroll]
+            for u in 0..units {
+                z += part[(u * 10u32 + tid) as usize];
+            }
+            let y = sigmoid(z);
+            let mut target = 0.0f32;
+            if label == tid {
+                target = 1.0f32;
+            }
+            let d = scale * (y - target) * y * (1.0f32 - y);
+            ys[tid as usize] = y;
+            dys[tid as usize] = d;
+            dy[(b * 10u32 + tid) as usize] = d;
+        }
+        sync_cube();
+        if tid == 0u32 {
+            let mut squared = 0.0f32;
+            let mut best = 0u32;
+            let mut best_y = ys[0usize];
+            #[unroll]
+            for k in 0..10u32 {
+                let yk = ys[k as usize];
+                let mut error = yk;
+                if k == label {
+                    error = yk - 1.0f32;
+                }
+                squared += error * error;
+                if yk > best_y {
+                    best = k;
+                    best_y = yk;
+                }
+            }
+            loss[b as usize] = squared / 10.0f32;
+            let mut right = 0.0f32;
+            if best == label {
+                right = 1.0f32;
+            }
+            hit[b as usize] = right;
+        }
+        // Hidden deltas through the output weights before the update.
+        let mut j = tid;
+        while j < n {
+            let mut back = 0.0f32;
+            #[unroll]
+            for k in 0..10u32 {
+                back += dys[k as usize] * w2[(j * 10u32 + k) as usize];
+            }
+            let h = hid[(b * n + j) as usize];
+            dhid[(b * n + j) as usize] = back * h * (1.0f32 - h);
+            j += units;
+        }
+        // The shared lists and sums are rewritten for the next image.
+        sync_cube();
+        i += CUBE_COUNT as u32;
+    }
+}
+
+/// The update after a step of `size` images that starts at `start` in `order`, items
+/// `first..first + count` of it: items below 784 are pixels (`w1`'s row of the pixel:
+/// `w -= lr x sum over the images that light it of x dh`), the next `ceil(n / units)` items
+/// blocks of hidden units (`b1` and `w2`'s rows), and the last one the output biases and the
+/// step's scores (`losses[slot]`, `correct[slot]`).
+#[cube(launch_unchecked)]
+#[allow(clippy::too_many_arguments)]
+fn update_kernel(
+    w1: &mut [f32],
+    b1: &mut [f32],
+    w2: &mut [f32],
+    b2: &mut [f32],
+    images: &[u32],
+    order: &[u32],
+    hid: &[f32],
+    dhid: &[f32],
+    dy: &[f32],
+    loss: &[f32],
+    hit: &[f32],
+    losses: &mut [f32],
+    correct: &mut [i32],
+    n: u32,
+    start: u32,
+    size: u32,
+    learning_rate: f32,
+    first: u32,
+    count: u32,
+    slot: u32,
+    #[comptime] units: u32,
+) {
+    let tid = UNIT_POS;
+    let mut counts = Shared::<[u32]>::new_slice(comptime!(units as usize));
+    let mut entry_b = Shared::<[u32]>::new_slice(comptime!(SEGMENT as usize));
+    let mut entry_x = Shared::<[f32]>::new_slice(comptime!(SEGMENT as usize));
+    let blocks = (n + units - 1u32) / units;
+    let mut i = CUBE_POS as u32;
+    while i < count {
+        let item = first + i;
+        if item < 784u32 {
+            // A pixel's row, its images gathered a segment at a time.
+            let word = item / 4u32;
+            let shift = (item % 4u32) * 8u32;
+            let mut seg = 0u32;
+            while seg < size {
+                let mut end = seg + comptime!(SEGMENT);
+                if end > size {
+                    end = size;
+                }
+                let mut mine = 0u32;
+                let mut b = seg + tid;
+                while b < end {
+                    let index = order[(start + b) as usize];
+                    if ((images[(index * 196u32 + word) as usize] >> shift) & 255u32) != 0u32 {
+                        mine += 1u32;
+                    }
+                    b += units;
+                }
+                counts[tid as usize] = mine;
+                sync_cube();
+                let mut offset = 0u32;
+                let mut total = 0u32;
+                #[unroll]
+                for u in 0..units {
+                    let c = counts[u as usize];
+                    if u < tid {
+                        offset += c;
+                    }
+                    total += c;
+                }
+                let mut b = seg + tid;
+                while b < end {
+                    let index = order[(start + b) as usize];
+                    let level = (images[(index * 196u32 + word) as usize] >> shift) & 255u32;
+                    if level != 0u32 {
+                        entry_b[offset as usize] = b;
+                        entry_x[offset as usize] = f32::cast_from(level) * (1.0f32 / 255.0f32);
+                        offset += 1u32;
+                    }
+                    b += units;
+                }
+                sync_cube();
+                let mut j = tid;
+                while j < n {
+                    let mut acc = 0.0f32;
+                    let mut e = 0u32;
+                    while e < total {
+                        acc += entry_x[e as usize] * dhid[(entry_b[e as usize] * n + j) as usize];
+                        e += 1u32;
+                    }
+                    w1[(item * n + j) as usize] -= learning_rate * acc;
+                    j += units;
+                }
+                // The entries are rewritten for the next segment or pixel.
+                sync_cube();
+                seg = end;
+            }
+        } else if item < 784u32 + blocks {
+            // A block of hidden units: their bias and output weights.
+            let j = (item - 784u32) * units + tid;
+            if j < n {
+                let mut gb = 0.0f32;
+                let mut gw = Array::<f32>::new(10usize);
+                #[unroll]
+                for k in 0..10u32 {
+                    gw[k as usize] = 0.0f32;
+                }
+                let mut b = 0u32;
+                while b < size {
+                    gb += dhid[(b * n + j) as usize];
+                    let h = hid[(b * n + j) as usize];
+                    #[unroll]
+                    for k in 0..10u32 {
+                        gw[k as usize] += h * dy[(b * 10u32 + k) as usize];
+                    }
+                    b += 1u32;
+                }
+                b1[j as usize] -= learning_rate * gb;
+                #[unroll]
+                for k in 0..10u32 {
+                    w2[(j * 10u32 + k) as usize] -= learning_rate * gw[k as usize];
+                }
+            }
+        } else if tid < 10u32 {
+            // The output biases; unit 0 also the step's scores.
+            let mut g = 0.0f32;
+            let mut b = 0u32;
+            while b < size {
+                g += dy[(b * 10u32 + tid) as usize];
+                b += 1u32;
+            }
+            b2[tid as usize] -= learning_rate * g;
+            if tid == 0u32 {
+                let mut sum = 0.0f32;
+                let mut hits = 0.0f32;
+                let mut b = 0u32;
+                while b < size {
+                    sum += loss[b as usize];
+                    hits += hit[b as usize];
+                    b += 1u32;
+                }
+                let mut mean = 0.0f32;
+                if size > 0u32 {
+                    mean = sum / f32::cast_from(size);
+                }
+                losses[slot as usize] = mean;
+                correct[slot as usize] = i32::cast_from(u32::cast_from(hits));
+            }
+        }
+        i += CUBE_COUNT as u32;
+    }
 }
 
 /// A contiguous tensor this operation may write to (copied if another handle shares it).
@@ -377,6 +689,36 @@ fn owned(tensor: CubeTensor) -> CubeTensor {
     } else {
         tensor.copy()
     }
+}
+
+/// How a call's launches are shaped on this device.
+#[derive(Debug, Clone, Copy)]
+struct Layout {
+    /// Units per cube of the one-cube kernel: one plane.
+    chunk_units: u32,
+    /// Units per cube of the per-step kernels.
+    step_units: u32,
+    /// Cubes a launch may use.
+    max_cubes: u32,
+    /// Bytes of shared memory a cube may use.
+    shared_bytes: usize,
+}
+
+/// Whether the one-cube kernel takes steps of `batch` images through `hidden` units.
+fn chunk_fits(hidden: u32, batch: u32, shape: &Layout) -> bool {
+    let floats = 2 * PIXELS as u32
+        + shape.chunk_units * (hidden + 1)
+        + 3 * hidden
+        + 20 * hidden
+        + 40;
+    hidden <= CHUNK_MAX_HIDDEN
+        && batch.saturating_mul(hidden) <= CHUNK_MAX_WORK
+        && (floats as usize) * 4 <= shape.shared_bytes
+}
+
+/// The cubes of a launch with `items` work items: one per item, within the share's limit.
+fn cubes_for(items: u32, shape: &Layout) -> u32 {
+    items.clamp(1, shape.max_cubes.max(1))
 }
 
 impl FusedSgdOps for CubeBackend {
@@ -392,6 +734,7 @@ impl FusedSgdOps for CubeBackend {
         batch: u32,
         first: u32,
         steps: u32,
+        max_cubes: u32,
     ) -> (
         CubeTensor,
         CubeTensor,
@@ -406,11 +749,19 @@ impl FusedSgdOps for CubeBackend {
         let client = w1.client.clone();
         let device = w1.device.clone();
         let hardware = &client.properties().hardware;
-        // One plane of units: 8 to 32, within the device's limit.
-        let units = hardware
-            .plane_size_min
-            .clamp(8, 32)
-            .min(hardware.max_units_per_cube.max(1));
+        let most_units = hardware.max_units_per_cube.max(1);
+        let plane = hardware.plane_size_min.clamp(8, 32).min(most_units);
+        let hidden = b1.shape().num_elements() as u32;
+        let batch = batch.max(1);
+        let shape = Layout {
+            chunk_units: plane,
+            step_units: hidden
+                .next_multiple_of(plane)
+                .clamp(plane, if is_cpu(&client) { 64 } else { 256 })
+                .min(most_units),
+            max_cubes: if max_cubes == 0 { u32::MAX } else { max_cubes },
+            shared_bytes: hardware.max_shared_memory_size,
+        };
         let buffer = |len: usize, dtype| {
             CubeTensor::new_contiguous(
                 client.clone(),
@@ -424,41 +775,153 @@ impl FusedSgdOps for CubeBackend {
             buffer(steps as usize, DType::F32),
             buffer(steps as usize, DType::I32),
         );
-        let scratch = buffer(batch.max(1) as usize * HIDDEN, DType::F32);
-        debug_assert_eq!(w2.shape().num_elements(), HIDDEN * OUTPUTS);
-        let per_launch = launch_steps(batch, units);
-        let mut done = 0;
-        while done < steps {
-            let count = per_launch.min(steps - done);
-            // SAFETY: every index the kernel computes is in bounds: image indices come from
-            // the order (built from the set's own indices), pixel and weight indices from the
-            // fixed 784-28-10 shapes, score indices below `steps`, delta indices below
-            // `batch` x 28.
-            unsafe {
-                sgd_kernel::launch_unchecked(
-                    &client,
-                    CubeCount::Static(1, 1, 1),
-                    CubeDim::new_1d(units),
-                    w1.clone().into_buffer_arg(),
-                    b1.clone().into_buffer_arg(),
-                    w2.clone().into_buffer_arg(),
-                    b2.clone().into_buffer_arg(),
-                    images.clone().into_buffer_arg(),
-                    labels.clone().into_buffer_arg(),
-                    order.clone().into_buffer_arg(),
-                    losses.clone().into_buffer_arg(),
-                    correct.clone().into_buffer_arg(),
-                    scratch.clone().into_buffer_arg(),
-                    learning_rate,
-                    batch,
-                    first + done,
-                    count,
-                    done,
-                    units,
-                );
+        let total = order.shape().num_elements() as u32;
+        let arg = |t: &CubeTensor| t.clone().into_buffer_arg();
+        if chunk_fits(hidden, batch, &shape) {
+            let units = shape.chunk_units;
+            let scratch = buffer((batch * hidden) as usize, DType::F32);
+            let per_launch = chunk_launch_steps(batch, units);
+            let mut done = 0;
+            while done < steps {
+                let count = per_launch.min(steps - done);
+                // SAFETY: `super::sgd_steps` checked the shapes (784 x hidden, hidden,
+                // hidden x 10, 10), that the order's indices are below the set's size and that
+                // the steps lie within the order; the kernel clamps a step's images to the
+                // order's end, writes scores below `steps` and deltas below batch x hidden.
+                unsafe {
+                    chunk_kernel::launch_unchecked(
+                        &client,
+                        CubeCount::Static(1, 1, 1),
+                        CubeDim::new_1d(units),
+                        arg(&w1),
+                        arg(&b1),
+                        arg(&w2),
+                        arg(&b2),
+                        arg(&images),
+                        arg(&labels),
+                        arg(&order),
+                        arg(&losses),
+                        arg(&correct),
+                        arg(&scratch),
+                        learning_rate,
+                        batch,
+                        first + done,
+                        count,
+                        done,
+                        hidden,
+                        units,
+                    );
+                }
+                done += count;
             }
-            done += count;
+            return (w1, b1, w2, b2, losses, correct);
+        }
+
+        // A few launches per step, over as many cubes as the share allows.
+        let units = shape.step_units;
+        let activations = (batch * hidden) as usize;
+        let (hid, dhid) = (
+            buffer(activations, DType::F32),
+            buffer(activations, DType::F32),
+        );
+        let dy = buffer(batch as usize * OUTPUTS, DType::F32);
+        let (loss, hit) = (
+            buffer(batch as usize, DType::F32),
+            buffer(batch as usize, DType::F32),
+        );
+        let blocks = hidden.div_ceil(units);
+        // Loop iterations an image of the forward pass and an item of the update cost a unit.
+        let per_image = 2 + blocks * (PIXELS as u32 + 3);
+        let segments = batch.div_ceil(SEGMENT);
+        let per_item = (2 + blocks * (batch.min(SEGMENT) + 2)) * segments + 2 * batch;
+        let images_per_cube = (LOOP_BUDGET / per_image).max(1);
+        let items_per_cube = (LOOP_BUDGET / per_item).max(1);
+        let items = PIXELS as u32 + blocks + 1;
+        for s in 0..steps {
+            let step = first + s;
+            let start = (step * batch).min(total);
+            let size = batch.min(total - start);
+            if size == 0 {
+                continue;
+            }
+            let scale = 2.0 / (OUTPUTS as u32 * size) as f32;
+            let mut done = 0;
+            while done < size {
+                let cubes = cubes_for(size - done, &shape);
+                let count = (cubes * images_per_cube).min(size - done);
+                // SAFETY: as above; the kernel reads images `start + done .. start + done +
+                // count` of the order (within it: `size` was clamped to its end) and writes
+                // rows `done .. done + count` of buffers sized for `batch` images.
+                unsafe {
+                    forward_kernel::launch_unchecked(
+                        &client,
+                        CubeCount::Static(cubes_for(count, &shape), 1, 1),
+                        CubeDim::new_1d(units),
+                        arg(&w1),
+                        arg(&b1),
+                        arg(&w2),
+                        arg(&b2),
+                        arg(&images),
+                        arg(&labels),
+                        arg(&order),
+                        arg(&hid),
+                        arg(&dhid),
+                        arg(&dy),
+                        arg(&loss),
+                        arg(&hit),
+                        hidden,
+                        start,
+                        done,
+                        count,
+                        scale,
+                        units,
+                    );
+                }
+                done += count;
+            }
+            let mut done = 0;
+            while done < items {
+                let cubes = cubes_for(items - done, &shape);
+                let count = (cubes * items_per_cube).min(items - done);
+                // SAFETY: as above; pixel items index rows below 784 of `w1`, unit blocks
+                // hidden units below `n`, the scores slot `s` below `steps`.
+                unsafe {
+                    update_kernel::launch_unchecked(
+                        &client,
+                        CubeCount::Static(cubes_for(count, &shape), 1, 1),
+                        CubeDim::new_1d(units),
+                        arg(&w1),
+                        arg(&b1),
+                        arg(&w2),
+                        arg(&b2),
+                        arg(&images),
+                        arg(&order),
+                        arg(&hid),
+                        arg(&dhid),
+                        arg(&dy),
+                        arg(&loss),
+                        arg(&hit),
+                        arg(&losses),
+                        arg(&correct),
+                        hidden,
+                        start,
+                        size,
+                        learning_rate,
+                        done,
+                        count,
+                        s,
+                        units,
+                    );
+                }
+                done += count;
+            }
         }
         (w1, b1, w2, b2, losses, correct)
     }
+}
+
+/// Whether the device is no card but a CPU (lavapipe): its barriers switch between a cube's
+/// SIMD groups in software, so its cubes stay small.
+fn is_cpu(client: &cubecl::client::Client) -> bool {
+    client.properties().identity.physical.is_none()
 }

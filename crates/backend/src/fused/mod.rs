@@ -61,6 +61,7 @@ fn sgd_steps_meta(
     _batch: &u32,
     _first: &u32,
     steps: &u32,
+    _max_cubes: &u32,
 ) -> (
     burn::backend::fusion::custom::TensorSpec,
     burn::backend::fusion::custom::TensorSpec,
@@ -95,7 +96,8 @@ pub trait FusedSgdOps: Backend {
     /// `images` `[n, 196]` (u32, packed pixels) and `labels` `[n]` (u32). Returns the updated
     /// parameters, each step's loss (f32, Keras' MSE over the step's batch) and its count of
     /// correct arg-max predictions (i32), all from the forward pass before the step's update.
-    /// Callers go through [`sgd_steps`], which checks shapes and indices first.
+    /// A GPU launches at most `max_cubes` cubes at a time (0: no limit; the CPU backends
+    /// ignore it). Callers go through [`sgd_steps`], which checks shapes and indices first.
     #[fusion(meta = sgd_steps_meta)]
     fn sgd_steps(
         w1: FloatTensor<Self>,
@@ -109,6 +111,7 @@ pub trait FusedSgdOps: Backend {
         batch: u32,
         first: u32,
         steps: u32,
+        max_cubes: u32,
     ) -> (
         FloatTensor<Self>,
         FloatTensor<Self>,
@@ -233,19 +236,16 @@ pub struct StepScores {
 /// The most hidden units the fused step takes.
 pub const MAX_HIDDEN: usize = 4096;
 
-/// The hidden units the GPU kernel takes (the CPU backends take 1 to [`MAX_HIDDEN`]).
-pub fn gpu_hidden_units() -> usize {
-    28
-}
-
-/// Whether `backend` has the fused step for a network of `hidden` units.
-pub fn supports(backend: replay_core::BackendKind, hidden: usize) -> bool {
-    (1..=MAX_HIDDEN).contains(&hidden) && (!backend.is_gpu() || hidden == gpu_hidden_units())
+/// Whether `backend` has the fused step for a network of `hidden` units: every backend, for
+/// 1 to [`MAX_HIDDEN`] units.
+pub fn supports(_backend: replay_core::BackendKind, hidden: usize) -> bool {
+    (1..=MAX_HIDDEN).contains(&hidden)
 }
 
 /// Takes `steps` SGD steps of `batch` images, starting at step `first` of `order`, in one
 /// backend operation; returns the updated parameters and each step's scores (reading the
-/// scores back waits for the device).
+/// scores back waits for the device). On a GPU, no launch uses more than `max_cubes` cubes
+/// (the spatial share; `None` for the whole device).
 ///
 /// Checks first that the parameters have the shapes of one 784-n-10 network (n in 1 to
 /// [`MAX_HIDDEN`]), that `order` belongs to a set of this size, and that the steps lie within
@@ -258,6 +258,7 @@ pub fn sgd_steps(
     batch: usize,
     first: usize,
     steps: usize,
+    max_cubes: Option<u32>,
 ) -> Result<(Params, StepScores), BackendError> {
     check_shapes(&params)?;
     let batch = batch.max(1);
@@ -297,6 +298,7 @@ pub fn sgd_steps(
         count(batch)?,
         count(first)?,
         count(steps)?,
+        max_cubes.unwrap_or(0),
     );
     let device = |e| BackendError::Device(format!("the fused training step failed: {e}"));
     let scores = StepScores {
