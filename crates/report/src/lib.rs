@@ -1,7 +1,8 @@
 //! The replay's results: one CSV row per training epoch, written so that nothing is lost, read
 //! back robustly, and turned into the study's comparison as Markdown, SVG charts, CSV and JSON.
 //!
-//! - [`ResultRow`] is one epoch of one run; [`HEADER`] its CSV columns, units in their names.
+//! - [`ResultRow`] is one epoch of one run; [`HEADER`] its CSV columns, units in their names;
+//!   [`HeaderVersion`] every header results files have had, and how older rows are upgraded.
 //! - [`ResultsFile`] appends rows to `<dir>/<config>.csv`: locked, whole lines, synced.
 //! - [`read_results`] reads every CSV of a folder into a [`ResultsSet`]: the valid rows, and a
 //!   [`Problem`] for each foreign file, torn or malformed line.
@@ -22,18 +23,22 @@
 //! ```
 
 pub mod export;
+mod header;
 mod reader;
 mod report;
 mod row;
 pub mod table;
+#[cfg(test)]
+mod testutil;
 pub mod text;
 mod writer;
 
 pub use export::{ExportError, Exporter, all_exporters, write_report};
+pub use header::{HEADER, HEADER_V1, HEADER_V2, HeaderVersion, OLD_DATASET, OLD_HIDDEN_UNITS};
 pub use reader::{Problem, ReadError, ResultsSet, read_results};
 pub use report::{
     EpochReport, GroupReport, HostCpu, HostDevice, HostReport, Report, Stats, StudyComparison,
     StudyFigure,
 };
-pub use row::{EpochFacts, HEADER, HEADER_V1, ResultRow, RunFacts, Status};
+pub use row::{EpochFacts, ResultRow, RunFacts, Status};
 pub use writer::{ResultsFile, WriteError, results_file_name};

@@ -610,7 +610,7 @@ fn host(rows: &[ResultRow]) -> HostReport {
 #[allow(clippy::unwrap_used)]
 pub(crate) mod tests {
     use super::*;
-    use crate::row::tests::sample_row;
+    use crate::testutil::sample_row;
 
     /// A row of run `run` (epoch `epoch`) of `config` and `implementation`, with the given wall
     /// time, cost and test accuracy.

@@ -100,7 +100,7 @@ pub fn epoch_summary(row: &ResultRow, epochs: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::row::tests::sample_row;
+    use crate::testutil::sample_row;
 
     fn progress(samples: usize) -> Progress {
         Progress {

@@ -66,6 +66,8 @@ fn row(
         ram_gb: 16.0,
         peak_rss_mib: 250.0 + wall_s,
         ram_exceeded: false,
+        dataset: "mnist".to_string(),
+        hidden_units: 28,
         batch_size: 1,
         learning_rate: 0.1,
         seed: 1,

@@ -350,6 +350,9 @@ impl<'a> Session<'a> {
             gpu_share: emulation.gpu_share().map(|share| share.get()),
             throttle_method: emulation.throttle_method(),
             ram_gb: plan.config.hardware.ram_gb,
+            // filled by the workload settings
+            dataset: "mnist".to_string(),
+            hidden_units: 28,
             batch_size: s.batch_size as u32,
             learning_rate: s.learning_rate,
             seed: s.seed,
