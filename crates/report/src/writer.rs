@@ -6,6 +6,13 @@
 //! so a full disk leaves the file as it was. Only a crash in the middle of a write can leave a
 //! partial line, and only as the last one: the next append starts a new line after it instead
 //! of extending it, and reading skips it.
+//!
+//! A file with an older header is upgraded before the first append, under its lock: the new
+//! bytes go through [`replay_core::fs::write_atomically`] (a temporary file beside it, synced,
+//! renamed over it, the folder synced), so the path always holds the old file or the new one,
+//! whole. A crash in the middle can leave only the temporary file (`.partial-` and six
+//! characters, not a `*.csv`, so reading ignores it). A writer that waited for the old file's
+//! lock finds the path now names another file (inode) and starts again on the new one.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom, Write};
@@ -162,6 +169,14 @@ impl ResultsFile {
         &self.path
     }
 
+    /// The folder the file is in.
+    fn dir(&self) -> &Path {
+        match self.path.parent() {
+            Some(parent) if !parent.as_os_str().is_empty() => parent,
+            _ => Path::new("."),
+        }
+    }
+
     /// The number of rows [`ResultsFile::open`] carried over when it upgraded the file from
     /// an older header; `None` when it did not upgrade it.
     pub fn upgraded_rows(&self) -> Option<usize> {
@@ -210,7 +225,9 @@ impl ResultsFile {
             });
         }
         if created {
-            sync_parent(&self.path);
+            // Best effort: the row itself is already synced; a lost directory entry after a
+            // power failure is the only thing this guards against.
+            replay_core::fs::sync_dir(self.dir());
         }
         Ok(())
     }
@@ -268,21 +285,17 @@ impl ResultsFile {
             path: self.path.clone(),
             source,
         })?;
-        let name = self
-            .path
-            .file_name()
-            .map_or_else(|| "results".into(), |n| n.to_string_lossy().into_owned());
-        let aside = self
-            .path
-            .with_file_name(format!(".{name}.upgrade-{}", std::process::id()));
-        let written = fs::write(&aside, &new)
-            .and_then(|()| File::open(&aside)?.sync_all())
-            .and_then(|()| fs::rename(&aside, &self.path));
-        if let Err(source) = written {
-            let _ = fs::remove_file(&aside);
-            return Err(self.io("upgrade", source));
-        }
-        sync_parent(&self.path);
+        // Written aside, synced and renamed over the file (the old one stays whole until the
+        // rename); other writers wait for the old file's lock and then find it replaced.
+        let permissions = file
+            .metadata()
+            .map_err(|source| self.io("read", source))?
+            .permissions();
+        replay_core::fs::write_atomically(&self.path, &new)
+            .map_err(|source| self.io("upgrade", source))?;
+        // The temporary file was created readable by its owner only: give the new file the
+        // old one's permissions (best effort: the rows are safe either way).
+        let _ = fs::set_permissions(&self.path, permissions);
         Ok(rows)
     }
 
@@ -407,28 +420,11 @@ pub(crate) fn first_difference(
 /// How much of a file's first line is read to compare headers, in bytes.
 const MAX_HEADER_BYTES: usize = 64 * 1024;
 
-/// Makes a newly created file's directory entry durable (best effort, Unix only).
-fn sync_parent(path: &Path) {
-    #[cfg(unix)]
-    if let Some(parent) = path.parent()
-        && let Ok(dir) = File::open(if parent.as_os_str().is_empty() {
-            Path::new(".")
-        } else {
-            parent
-        })
-    {
-        // Best effort: the row itself is already synced; a lost directory entry after a power
-        // failure is the only thing this guards against.
-        let _ = dir.sync_all();
-    }
-    #[cfg(not(unix))]
-    let _ = path;
-}
-
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use crate::header::HEADER_V2;
     use crate::reader::read_results;
     use crate::testutil::{line_of, sample_row};
 
@@ -601,6 +597,53 @@ mod tests {
             // Opening it again finds the current header: nothing more to upgrade.
             let again = ResultsFile::open(dir.path(), "g2.mig").unwrap();
             assert_eq!((again.upgraded_rows(), again.upgraded_from()), (None, None));
+        }
+    }
+
+    #[test]
+    fn writers_racing_to_an_old_file_upgrade_it_once_and_lose_no_row() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("g2.mig.csv");
+        let mut text = format!("{}\n", HEADER_V2.join(","));
+        for row in old_rows() {
+            text.push_str(&line_of(&row, HeaderVersion::V2));
+        }
+        fs::write(&path, &text).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            fs::set_permissions(&path, fs::Permissions::from_mode(0o640)).unwrap();
+        }
+        let upgrades: Vec<Option<HeaderVersion>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..4)
+                .map(|writer| {
+                    let dir = dir.path();
+                    scope.spawn(move || {
+                        let results = ResultsFile::open(dir, "g2.mig").unwrap();
+                        let mut row = sample_row();
+                        row.run_id = format!("writer-{writer}");
+                        results.append(&row).unwrap();
+                        results.upgraded_from()
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        let upgraded: Vec<_> = upgrades.iter().flatten().collect();
+        assert_eq!(upgraded, [&HeaderVersion::V2], "{upgrades:?}");
+        let set = read_results(dir.path()).unwrap();
+        assert!(set.problems.is_empty(), "{:?}", set.problems);
+        assert_eq!(set.rows.len(), 3 + 4);
+        assert_eq!(
+            fs::read_dir(dir.path()).unwrap().count(),
+            1,
+            "no file left aside"
+        );
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o640, "the old file's permissions are kept");
         }
     }
 
