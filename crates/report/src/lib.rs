@@ -6,8 +6,10 @@
 //! - [`ResultsFile`] appends rows to `<dir>/<config>.csv`: locked, whole lines, synced.
 //! - [`read_results`] reads every CSV of a folder into a [`ResultsSet`]: the valid rows, and a
 //!   [`Problem`] for each foreign file, torn or malformed line.
-//! - [`Report::build`] summarises the `ok` rows per configuration and implementation beside the
-//!   study's published [`StudyFigure`]s.
+//! - [`Report::build`] summarises the `ok` rows per group (a configuration and implementation
+//!   with every setting that changes a measurement, on one machine: [`GroupReport`]) and puts
+//!   the study's published [`StudyFigure`]s beside the groups of the study's workload
+//!   ([`STUDY_WORKLOAD`]).
 //! - [`export`] renders a report: one [`Exporter`] per format, written by [`write_report`].
 //!
 //! ```no_run
@@ -37,8 +39,8 @@ pub use export::{ExportError, Exporter, all_exporters, write_report};
 pub use header::{HEADER, HEADER_V1, HEADER_V2, HeaderVersion, OLD_DATASET, OLD_HIDDEN_UNITS};
 pub use reader::{Problem, ReadError, ResultsSet, read_results};
 pub use report::{
-    EpochReport, GroupReport, HostCpu, HostDevice, HostReport, Report, Stats, StudyComparison,
-    StudyFigure,
+    EpochReport, GroupReport, HostCpu, HostDevice, HostMachine, HostReport, Report, STUDY_WORKLOAD,
+    Stats, StudyComparison, StudyFigure, StudyWorkload,
 };
 pub use row::{EpochFacts, ResultRow, RunFacts, Status};
 pub use writer::{ResultsFile, WriteError, results_file_name};

@@ -61,6 +61,32 @@ impl StudyFigure {
     }
 }
 
+/// The workload the study timed and scored: what its figures depend on besides the platform.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct StudyWorkload {
+    /// The dataset (`mnist`).
+    pub dataset: &'static str,
+    /// Neurons in the hidden layer, count.
+    pub hidden_units: u32,
+    /// Samples per gradient update, count.
+    pub batch_size: u32,
+    /// The learning rate, dimensionless.
+    pub learning_rate: f64,
+    /// Training images per epoch, count (MNIST's whole training set).
+    pub samples: u64,
+}
+
+/// The study's workload: MNIST's 60,000 training images, 28 hidden units, one image per
+/// update, learning rate 0.1. Its figures are put beside groups of this workload only
+/// ([`GroupReport::is_study_workload`]).
+pub const STUDY_WORKLOAD: StudyWorkload = StudyWorkload {
+    dataset: "mnist",
+    hidden_units: 28,
+    batch_size: 1,
+    learning_rate: 0.1,
+    samples: 60_000,
+};
+
 /// Median, minimum, maximum and count of a set of measurements (same unit as they have).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Stats {
@@ -114,15 +140,19 @@ pub struct EpochReport {
     pub test_loss: Option<f64>,
 }
 
-/// The `ok` rows of one configuration and implementation run with one set of settings.
+/// The `ok` rows of one configuration and implementation run with one set of settings, on one
+/// machine.
 ///
-/// Rows are grouped by configuration, implementation, training step, order, initial weights,
-/// backend, threads, GPU share, batch size and samples per epoch, so that an override
-/// (`--step`, `--order`, `--init-weights`, `--backend`, `--threads`, `--limit`, ...) never
-/// mixes into the medians of the configuration's own settings.
+/// Rows are grouped by everything that changes what was measured: configuration,
+/// implementation, backend, training step, workload (dataset, hidden units, batch size,
+/// learning rate), order, initial weights, threads, GPU share and how it was enforced, device,
+/// samples per epoch, and the machine (its CPU model and cores, and its host name where the run
+/// id gives one), so that an override (`--step`, `--order`, `--init-weights`, `--backend`,
+/// `--threads`, `--limit`, ...) or another host never mixes into the medians of another group.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct GroupReport {
-    /// A short name for tables and charts, unique in the report (`g2.mig / burn`).
+    /// A short name for tables and charts, unique in the report (`g2.mig / burn`), longer only
+    /// where groups of a configuration and implementation must be told apart.
     pub label: String,
     /// The configuration's name.
     pub config: String,
@@ -138,18 +168,33 @@ pub struct GroupReport {
     pub init_weights: String,
     /// The backend.
     pub backend: String,
-    /// The device or adapter names seen, sorted.
-    pub devices: Vec<String>,
+    /// The device or adapter name (`cpu`, a GPU's name).
+    pub device: String,
+    /// The dataset (`mnist`, `fashion-mnist`).
+    pub dataset: String,
+    /// Neurons in the hidden layer, count.
+    pub hidden_units: u32,
     /// Threads the configuration asked for, count.
     pub threads_requested: u32,
     /// Threads used on this host, count.
     pub threads_used: u32,
     /// The GPU share, a fraction in (0, 1]; `None` for CPU configurations.
     pub gpu_share: Option<f64>,
+    /// How the GPU share was enforced (`spatial (1 cube)`, `time-slice`, `none`, ...).
+    pub throttle_method: String,
     /// Samples per gradient update, count.
     pub batch_size: u32,
+    /// The learning rate, dimensionless.
+    pub learning_rate: f64,
     /// Training samples per epoch, count.
     pub samples: u64,
+    /// The machine's host name from the rows' run ids, or `unnamed` for run ids that name none
+    /// (older rows).
+    pub host: String,
+    /// The machine's CPU model.
+    pub host_cpu: String,
+    /// The machine's logical cores, count.
+    pub host_cores: u32,
     /// Runs with at least one `ok` epoch here, count.
     pub runs: usize,
     /// Of those, runs with no interrupted or failed epoch, count.
@@ -279,21 +324,31 @@ pub struct Report {
     pub problems: Vec<Problem>,
 }
 
-/// What separates one group from another (see [`GroupReport`]).
+/// What separates one group from another (see [`GroupReport`]); groups sort in this order.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 struct GroupKey {
     config: String,
     implementation: String,
     backend: String,
     step: String,
+    dataset: String,
+    hidden_units: u32,
+    batch_size: u32,
+    /// The learning rate's bits: total order, and equal rates written alike compare equal.
+    learning_rate: u64,
     order: String,
     init_weights: String,
     threads_requested: u32,
     threads_used: u32,
-    /// The share's bits: total order, and equal shares written alike compare equal.
+    /// The share's bits, as the learning rate's.
     gpu_share: Option<u64>,
-    batch_size: u32,
+    throttle_method: String,
+    device: String,
     samples: u64,
+    host_cpu: String,
+    host_cores: u32,
+    /// The host name of the run id; empty when it names none.
+    host: String,
 }
 
 impl GroupKey {
@@ -303,14 +358,36 @@ impl GroupKey {
             implementation: row.implementation.clone(),
             backend: row.backend.clone(),
             step: row.step.clone(),
+            dataset: row.dataset.clone(),
+            hidden_units: row.hidden_units,
+            batch_size: row.batch_size,
+            learning_rate: row.learning_rate.to_bits(),
             order: row.order.clone(),
             init_weights: row.init_weights.clone(),
             threads_requested: row.threads_requested,
             threads_used: row.threads_used,
             gpu_share: row.gpu_share.map(f64::to_bits),
-            batch_size: row.batch_size,
+            throttle_method: row.throttle_method.clone(),
+            device: row.device.clone(),
             samples: row.samples,
+            host_cpu: row.host_cpu.clone(),
+            host_cores: row.host_cores,
+            host: row.host().unwrap_or_default().to_string(),
         }
+    }
+}
+
+impl GroupReport {
+    /// Whether the group trained the study's workload ([`STUDY_WORKLOAD`]): the same dataset,
+    /// hidden units, batch size, learning rate and images per epoch. Only such groups are put
+    /// beside the study's figures.
+    pub fn is_study_workload(&self) -> bool {
+        let w = STUDY_WORKLOAD;
+        self.dataset == w.dataset
+            && self.hidden_units == w.hidden_units
+            && self.batch_size == w.batch_size
+            && (self.learning_rate - w.learning_rate).abs() < 1e-12
+            && self.samples == w.samples
     }
 }
 
@@ -319,7 +396,8 @@ impl Report {
     ///
     /// A run is *complete* when none of its rows (same `run_id`, in any file) is interrupted or
     /// failed; only complete runs count for the cost per run. Study figures are matched to
-    /// groups by exact `config` and `implementation`; the replay's accuracy is taken after the
+    /// groups by exact `config` and `implementation`, and only to groups of the study's
+    /// workload ([`GroupReport::is_study_workload`]); the replay's accuracy is taken after the
     /// last epoch the group has, its wall time is the median over all its epochs.
     pub fn build(results: &ResultsSet, study: &[StudyFigure]) -> Report {
         let rows = &results.rows;
@@ -434,12 +512,19 @@ fn summarise(rows: &[&ResultRow], incomplete: &BTreeSet<&str>) -> Option<GroupRe
         order: first.order.clone(),
         init_weights: first.init_weights.clone(),
         backend: first.backend.clone(),
-        devices: distinct(rows.iter().map(|r| r.device.as_str())),
+        device: first.device.clone(),
+        dataset: first.dataset.clone(),
+        hidden_units: first.hidden_units,
         threads_requested: first.threads_requested,
         threads_used: first.threads_used,
         gpu_share: first.gpu_share,
+        throttle_method: first.throttle_method.clone(),
         batch_size: first.batch_size,
+        learning_rate: first.learning_rate,
         samples: first.samples,
+        host: first.host().unwrap_or(UNNAMED_HOST).to_string(),
+        host_cpu: first.host_cpu.clone(),
+        host_cores: first.host_cores,
         runs: by_run.len(),
         complete_runs: complete.len(),
         wall_s,
@@ -456,49 +541,121 @@ fn summarise(rows: &[&ResultRow], incomplete: &BTreeSet<&str>) -> Option<GroupRe
     })
 }
 
-/// Gives each group `config / implementation`, adding the backend and step and then the
-/// settings where that is not unique.
+/// The host name of rows whose run id names none (rows older than host names in run ids).
+const UNNAMED_HOST: &str = "unnamed";
+
+/// Gives each group `config / implementation`; where several groups share that, `config /
+/// implementation / backend / step`; where several still share it, that and, in brackets,
+/// every setting (see [`SETTINGS`]) that differs among those groups. Labels are unique:
+/// groups differ in at least one of these.
 fn assign_labels(groups: &mut [GroupReport]) {
     let short = |g: &GroupReport| format!("{} / {}", g.config, g.implementation);
     let longer = |g: &GroupReport| format!("{} / {} / {}", short(g), g.backend, g.step);
-    let count = |label: &dyn Fn(&GroupReport) -> String| {
-        let mut counts: HashMap<String, usize> = HashMap::new();
-        for g in groups.iter() {
-            *counts.entry(label(g)).or_default() += 1;
-        }
-        counts
-    };
-    let (short_counts, longer_counts) = (count(&short), count(&longer));
-    for g in groups.iter_mut() {
-        g.label = if short_counts[&short(g)] == 1 {
-            short(g)
-        } else if longer_counts[&longer(g)] == 1 {
-            longer(g)
-        } else {
-            format!("{} ({})", longer(g), setup(g))
-        };
+    let mut by_short: HashMap<String, Vec<usize>> = HashMap::new();
+    let mut by_longer: HashMap<String, Vec<usize>> = HashMap::new();
+    for (i, g) in groups.iter().enumerate() {
+        by_short.entry(short(g)).or_default().push(i);
+        by_longer.entry(longer(g)).or_default().push(i);
+    }
+    let labels: Vec<String> = groups
+        .iter()
+        .map(|g| {
+            let (same_short, same_longer) = (&by_short[&short(g)], &by_longer[&longer(g)]);
+            if same_short.len() == 1 {
+                return short(g);
+            }
+            if same_longer.len() == 1 {
+                return longer(g);
+            }
+            let differing: Vec<String> = SETTINGS
+                .iter()
+                .filter(|(_, of)| {
+                    let values: BTreeSet<String> =
+                        same_longer.iter().map(|&i| of(&groups[i])).collect();
+                    values.len() > 1
+                })
+                .map(|(name, of)| name(&of(g)))
+                .collect();
+            format!("{} ({})", longer(g), differing.join(", "))
+        })
+        .collect();
+    for (g, label) in groups.iter_mut().zip(labels) {
+        g.label = label;
     }
 }
 
-/// The group's settings in words: `file order, 2 of 4 threads, GPU 0.125, batch 1, 60000
-/// samples`, with the initial weights when they came from a file.
-pub(crate) fn setup(g: &GroupReport) -> String {
+/// A setting of a group: how it reads in a label (from its value), and its value.
+type Setting = (fn(&str) -> String, fn(&GroupReport) -> String);
+
+/// The settings that tell groups of one configuration, implementation, backend and step
+/// apart, in label order: every [`GroupKey`] field that is not in `config / implementation /
+/// backend / step`.
+const SETTINGS: [Setting; 13] = [
+    (
+        |v| v.to_string(),
+        |g| format!("{} {} hidden", g.dataset, g.hidden_units),
+    ),
+    (|v| format!("batch {v}"), |g| g.batch_size.to_string()),
+    (|v| format!("lr {v}"), |g| g.learning_rate.to_string()),
+    (|v| format!("{v} order"), |g| order_name(g).to_string()),
+    (|v| format!("weights {v}"), |g| g.init_weights.clone()),
+    (|v| format!("{v} threads"), |g| threads(g)),
+    (
+        |v| format!("GPU {v}"),
+        |g| g.gpu_share.map_or("none".to_string(), |s| s.to_string()),
+    ),
+    (|v| format!("throttle {v}"), |g| g.throttle_method.clone()),
+    (|v| format!("on {v}"), |g| g.device.clone()),
+    (|v| format!("{v} samples"), |g| g.samples.to_string()),
+    (|v| format!("host {v}"), |g| g.host.clone()),
+    (|v| v.to_string(), |g| g.host_cpu.clone()),
+    (|v| format!("{v} cores"), |g| g.host_cores.to_string()),
+];
+
+fn order_name(g: &GroupReport) -> &str {
+    if g.order.is_empty() {
+        "unknown"
+    } else {
+        &g.order
+    }
+}
+
+fn threads(g: &GroupReport) -> String {
+    format!("{} of {}", g.threads_used, g.threads_requested)
+}
+
+/// The group's settings in words: `mnist 28 hidden, batch 1, lr 0.1, file order, 2 of 4
+/// threads, GPU 0.125: time-slice, on NVIDIA H200, 60000 samples`, with the initial weights
+/// when they came from a file, the device when it is not the CPU, and, with `host`, the
+/// machine.
+pub(crate) fn setup(g: &GroupReport, host: bool) -> String {
     let gpu = g
         .gpu_share
-        .map(|s| format!(", GPU {s}"))
+        .map(|s| format!(", GPU {s}: {}", g.throttle_method))
         .unwrap_or_default();
+    let device = if g.device == "cpu" {
+        String::new()
+    } else {
+        format!(", on {}", g.device)
+    };
     let weights = match g.init_weights.as_str() {
         "" | "seeded" => String::new(),
         file => format!(", weights {file}"),
     };
-    let order = if g.order.is_empty() {
-        "unknown"
+    let host = if host {
+        format!(", host {} ({}, {} cores)", g.host, g.host_cpu, g.host_cores)
     } else {
-        &g.order
+        String::new()
     };
     format!(
-        "{order} order, {} of {} threads{gpu}, batch {}, {} samples{weights}",
-        g.threads_used, g.threads_requested, g.batch_size, g.samples
+        "{} {} hidden, batch {}, lr {}, {} order, {} threads{gpu}{device}, {} samples{weights}{host}",
+        g.dataset,
+        g.hidden_units,
+        g.batch_size,
+        g.learning_rate,
+        order_name(g),
+        threads(g),
+        g.samples,
     )
 }
 
@@ -517,6 +674,7 @@ fn compare(groups: &[GroupReport], study: &[StudyFigure]) -> Vec<StudyComparison
         let matching: Vec<&GroupReport> = groups
             .iter()
             .filter(|g| g.config == figure.config && g.implementation == figure.implementation)
+            .filter(|g| g.is_study_workload())
             .collect();
         let unmatched = StudyComparison {
             config: figure.config.clone(),
@@ -637,6 +795,9 @@ pub(crate) mod tests {
         }
     }
 
+    /// A change to a row.
+    type Edit = fn(&mut ResultRow);
+
     fn set(rows: Vec<ResultRow>) -> ResultsSet {
         ResultsSet {
             rows,
@@ -718,21 +879,157 @@ pub(crate) mod tests {
         ];
         let report = Report::build(&set(rows), &[]);
         let labels: Vec<&str> = report.groups.iter().map(|g| g.label.as_str()).collect();
-        let run = "2 of 4 threads, GPU 0.125, batch 1";
+        let fused = "g2.mig / burn / wgpu / fused";
         assert_eq!(
             labels,
             vec![
                 "g2.mig / burn / ndarray / fused".to_string(),
                 "g2.mig / burn / wgpu / dense".to_string(),
-                format!("g2.mig / burn / wgpu / fused (file order, {run}, 60000 samples)"),
-                format!("g2.mig / burn / wgpu / fused (shuffled order, {run}, 1000 samples)"),
-                format!("g2.mig / burn / wgpu / fused (shuffled order, {run}, 60000 samples)"),
-                format!(
-                    "g2.mig / burn / wgpu / fused (shuffled order, {run}, 60000 samples, \
-                     weights sha256:0123456789abcdef)"
-                ),
+                format!("{fused} (file order, weights seeded, 60000 samples)"),
+                format!("{fused} (shuffled order, weights seeded, 1000 samples)"),
+                format!("{fused} (shuffled order, weights seeded, 60000 samples)"),
+                format!("{fused} (shuffled order, weights sha256:0123456789abcdef, 60000 samples)"),
             ]
         );
+    }
+
+    #[test]
+    fn every_setting_that_changes_a_measurement_makes_its_own_group() {
+        let base = || row("r", "c1.4", "burn", 1, 10.0, 0.1, 0.9);
+        let edits: Vec<(&str, Edit)> = vec![
+            ("device", |r| r.device = "NVIDIA H200".to_string()),
+            ("throttle", |r| {
+                r.throttle_method = "spatial (1 cube)".to_string()
+            }),
+            ("dataset", |r| r.dataset = "fashion-mnist".to_string()),
+            ("hidden units", |r| r.hidden_units = 64),
+            ("batch size", |r| r.batch_size = 32),
+            ("learning rate", |r| r.learning_rate = 0.05),
+            ("host CPU", |r| r.host_cpu = "Intel Xeon".to_string()),
+            ("host cores", |r| r.host_cores = 64),
+            ("host", |r| r.run_id = "1764312000-node_b-77-1".to_string()),
+            ("threads", |r| r.threads_used = 1),
+            ("GPU share", |r| r.gpu_share = Some(0.5)),
+        ];
+        for (what, edit) in edits {
+            let mut other = base();
+            other.run_id.push_str("-other");
+            edit(&mut other);
+            let mut first = base();
+            if what == "host" {
+                first.run_id = "1764312000-node_a-77-1".to_string();
+            }
+            let report = Report::build(&set(vec![first, other]), &[]);
+            assert_eq!(report.groups.len(), 2, "{what}");
+            let labels: BTreeSet<&str> = report.groups.iter().map(|g| g.label.as_str()).collect();
+            assert_eq!(labels.len(), 2, "{what}: {labels:?}");
+        }
+    }
+
+    #[test]
+    fn two_devices_and_two_throttle_methods_make_four_groups_in_the_report() {
+        let mut rows = Vec::new();
+        for (d, device) in ["NVIDIA H200", "llvmpipe (LLVM 19.1.7, 256 bits)"]
+            .iter()
+            .enumerate()
+        {
+            for (m, method) in ["spatial (1 cube)", "time-slice"].iter().enumerate() {
+                for seed in 0..2 {
+                    let mut r = row(
+                        &format!("r{d}{m}{seed}"),
+                        "g2.mig",
+                        "burn",
+                        1,
+                        93.0,
+                        2.0,
+                        0.91,
+                    );
+                    r.device = device.to_string();
+                    r.throttle_method = method.to_string();
+                    rows.push(r);
+                }
+            }
+        }
+        let report = Report::build(&set(rows), &[]);
+        assert_eq!(report.groups.len(), 4);
+        assert!(report.groups.iter().all(|g| g.runs == 2));
+        let labels: BTreeSet<&str> = report.groups.iter().map(|g| g.label.as_str()).collect();
+        assert_eq!(labels.len(), 4, "{labels:?}");
+        assert!(
+            labels.contains("g2.mig / burn / wgpu / fused (throttle time-slice, on NVIDIA H200)"),
+            "{labels:?}"
+        );
+        use crate::export::Exporter as _;
+        let markdown = crate::export::MarkdownExporter::default()
+            .render(&report)
+            .unwrap();
+        let markdown = String::from_utf8(markdown).unwrap();
+        for device in ["on NVIDIA H200", "on llvmpipe (LLVM 19.1.7, 256 bits)"] {
+            for method in ["GPU 0.125: spatial (1 cube)", "GPU 0.125: time-slice"] {
+                let rows = markdown
+                    .lines()
+                    .filter(|l| l.starts_with("| g2.mig |"))
+                    .filter(|l| l.contains(device) && l.contains(method))
+                    .count();
+                // One row in the epoch table, one in the cost table.
+                assert_eq!(rows, 2, "{device}, {method}: {markdown}");
+            }
+        }
+    }
+
+    #[test]
+    fn study_figures_sit_beside_the_studys_workload_only() {
+        let figure = StudyFigure {
+            config: "g2.mig".to_string(),
+            implementation: "burn".to_string(),
+            wall_s: Some(93.0),
+            accuracy: Some(0.9127),
+            accuracy_per_platform: true,
+            note: None,
+        };
+        let study_rows = || row("r1", "g2.mig", "burn", 1, 46.5, 1.0, 0.91);
+        let others: Vec<(&str, Edit)> = vec![
+            ("dataset", |r| r.dataset = "fashion-mnist".to_string()),
+            ("hidden units", |r| r.hidden_units = 64),
+            ("batch size", |r| r.batch_size = 32),
+            ("learning rate", |r| r.learning_rate = 0.05),
+            ("images per epoch", |r| r.samples = 1000),
+        ];
+        for (what, edit) in others {
+            let mut other = study_rows();
+            other.run_id = "r2".to_string();
+            edit(&mut other);
+            let report = Report::build(
+                &set(vec![study_rows(), other]),
+                std::slice::from_ref(&figure),
+            );
+            assert_eq!(report.groups.len(), 2, "{what}");
+            let study = report
+                .groups
+                .iter()
+                .find(|g| g.is_study_workload())
+                .unwrap();
+            let other = report
+                .groups
+                .iter()
+                .find(|g| !g.is_study_workload())
+                .unwrap();
+            assert_eq!(report.study.len(), 1, "{what}");
+            assert_eq!(report.study[0].label.as_ref(), Some(&study.label), "{what}");
+            assert!(
+                report
+                    .study
+                    .iter()
+                    .all(|c| c.label.as_ref() != Some(&other.label))
+            );
+            // Alone, the other workload leaves the figure unmatched.
+            let mut alone = study_rows();
+            edit(&mut alone);
+            let report = Report::build(&set(vec![alone]), std::slice::from_ref(&figure));
+            assert_eq!(report.study.len(), 1, "{what}");
+            assert_eq!(report.study[0].label, None, "{what}");
+            assert_eq!(report.study[0].replay_wall_s, None, "{what}");
+        }
     }
 
     #[test]
