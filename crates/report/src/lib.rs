@@ -40,7 +40,7 @@ pub use header::{HEADER, HEADER_V1, HEADER_V2, HeaderVersion, OLD_DATASET, OLD_H
 pub use reader::{Problem, ReadError, ResultsSet, read_results};
 pub use report::{
     EpochReport, GroupReport, HostCpu, HostDevice, HostMachine, HostReport, Report, STUDY_WORKLOAD,
-    Stats, StudyComparison, StudyFigure, StudyWorkload,
+    Stats, StudyComparison, StudyFigure, StudyFigures, StudyWorkload, UnreadableConfig,
 };
 pub use row::{EpochFacts, ResultRow, RunFacts, Status};
 pub use writer::{ResultsFile, WriteError, results_file_name};

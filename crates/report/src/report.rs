@@ -1,7 +1,7 @@
 //! The report model: result rows summarised per configuration, beside the study's figures.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use replay_core::{Implementation, Name};
 use serde::Serialize;
@@ -32,14 +32,18 @@ pub struct StudyFigure {
 }
 
 impl StudyFigure {
-    /// The study's figures of every configuration in a folder that loads (the others are
-    /// skipped: `runner check` names their problems).
-    pub fn of_dir(dir: &std::path::Path) -> Result<Vec<StudyFigure>, replay_platform::ConfigError> {
-        Ok(replay_platform::load_dir(dir)?
-            .iter()
-            .filter_map(|(_, config)| config.as_ref().ok())
-            .flat_map(StudyFigure::of_config)
-            .collect())
+    /// The study's figures of every configuration file in a folder, and each file they could
+    /// not be read from with its reason (`runner check` says more). An error only when the
+    /// folder itself cannot be read or holds no configuration file.
+    pub fn of_dir(dir: &Path) -> Result<StudyFigures, replay_platform::ConfigError> {
+        let mut read = StudyFigures::default();
+        for (path, config) in replay_platform::load_dir(dir)? {
+            match config {
+                Ok(config) => read.figures.extend(StudyFigure::of_config(&config)),
+                Err(error) => read.unreadable.push(UnreadableConfig { path, error }),
+            }
+        }
+        Ok(read)
     }
 
     /// The study's figures for each implementation of a configuration.
@@ -59,6 +63,25 @@ impl StudyFigure {
             })
             .collect()
     }
+}
+
+/// What [`StudyFigure::of_dir`] read from a folder of configurations.
+#[derive(Debug, Default)]
+pub struct StudyFigures {
+    /// The figures of every configuration that loaded, file by file.
+    pub figures: Vec<StudyFigure>,
+    /// Every configuration file that could not be loaded, whose figures are therefore missing.
+    pub unreadable: Vec<UnreadableConfig>,
+}
+
+/// A configuration file whose study figures could not be read, and why.
+#[derive(Debug, thiserror::Error)]
+#[error("study figures of '{}' left out: {error}", .path.display())]
+pub struct UnreadableConfig {
+    /// The file.
+    pub path: PathBuf,
+    /// Why it could not be loaded (the message names the file, line and key).
+    pub error: replay_platform::ConfigError,
 }
 
 /// The workload the study timed and scored: what its figures depend on besides the platform.
@@ -1104,6 +1127,26 @@ pub(crate) mod tests {
                 .unwrap_or_default()
                 .contains("2 epochs")
         );
+    }
+
+    #[test]
+    fn a_folder_of_configurations_gives_the_figures_it_read_and_names_the_files_it_could_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let shipped = concat!(env!("CARGO_MANIFEST_DIR"), "/../../configs/g2mig.toml");
+        std::fs::copy(shipped, dir.path().join("g2mig.toml")).unwrap();
+        std::fs::write(dir.path().join("bad.toml"), "[config]\nname = 3\n").unwrap();
+        let read = StudyFigure::of_dir(dir.path()).unwrap();
+        assert_eq!(read.figures.len(), 2);
+        assert!(read.figures.iter().all(|f| f.config == "g2.mig"));
+        assert_eq!(read.unreadable.len(), 1);
+        let bad = &read.unreadable[0];
+        assert_eq!(bad.path, dir.path().join("bad.toml"));
+        let note = bad.to_string();
+        let prefix = format!("study figures of '{}' left out: ", bad.path.display());
+        assert!(note.starts_with(&prefix), "{note}");
+        assert!(note.len() > prefix.len(), "the reason follows: {note}");
+        let empty = tempfile::tempdir().unwrap();
+        assert!(StudyFigure::of_dir(empty.path()).is_err());
     }
 
     #[test]

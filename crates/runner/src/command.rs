@@ -164,10 +164,18 @@ fn report(results: &Path, out: &Path, configs: &Path) -> Result<bool> {
     for problem in &set.problems {
         eprintln!("skipped: {problem}");
     }
-    let figures = StudyFigure::of_dir(configs).unwrap_or_else(|e| {
-        eprintln!("note: no study figures beside the replay: {e}");
-        Vec::new()
-    });
+    let figures = match StudyFigure::of_dir(configs) {
+        Ok(read) => {
+            for unreadable in &read.unreadable {
+                eprintln!("note: {unreadable}");
+            }
+            read.figures
+        }
+        Err(e) => {
+            eprintln!("note: no study figures beside the replay: {e}");
+            Vec::new()
+        }
+    };
     let report = Report::build(&set, &figures);
     for path in write_report(&report, out, &all_exporters())? {
         println!("wrote {}", path.display());
