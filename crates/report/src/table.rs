@@ -330,8 +330,8 @@ pub fn table(kind: TableKind, report: &Report) -> Table {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use crate::reader::ResultsSet;
     use crate::report::tests::row;
+    use replay_store::ResultsSet;
 
     #[test]
     fn every_row_has_a_cell_per_column() {

@@ -9,10 +9,8 @@ use std::path::Path;
 use quick_xml::events::Event;
 use replay_report::export::svg::BAR_OPACITY;
 use replay_report::export::{Chart, MarkdownExporter};
-use replay_report::{
-    Exporter, ReadError, Report, ResultRow, ResultsFile, Status, StudyFigure, all_exporters,
-    read_results, write_report,
-};
+use replay_report::{Exporter, Report, StudyFigure, all_exporters, write_report};
+use replay_store::{ReadError, ResultRow, ResultsFile, Status, read_results};
 
 /// A row of `config` as the runner would write it: DataSphere per-second billing at
 /// `units` x 0.0012 RUB/s, or VK's 0.19 RUB per started minute when `units` is 0.

@@ -6,10 +6,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::{Result, bail};
 use replay_platform::{Config, config_files};
-use replay_report::text::{duration, repeats_summary};
-use replay_report::{Report, StudyFigure, all_exporters, read_results, write_report};
+use replay_report::{Report, StudyFigure, all_exporters, write_report};
 use replay_session::terminal::ProgressBar;
-use replay_session::{Plan, Session, Shard, Sweep, Weights, plan_line, run_items};
+use replay_session::{
+    Plan, Session, Shard, Sweep, Weights, duration, plan_line, repeats_summary, run_items,
+};
+use replay_store::read_results;
 
 use crate::cli::{Cli, Command, RunArgs, SweepArgs};
 

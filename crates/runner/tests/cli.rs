@@ -8,7 +8,7 @@ use std::process::Command;
 
 use assert_cmd::prelude::*;
 use predicates::prelude::*;
-use replay_report::{HEADER, HEADER_V1};
+use replay_store::{HEADER, HEADER_V1};
 
 fn configs() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs")

@@ -20,6 +20,7 @@
 
 mod sweep;
 pub mod terminal;
+mod text;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -30,9 +31,10 @@ use replay_core::{Control, EpochStats, Evaluation, Progress, ProgressSink};
 use replay_mnist::{Locator, Mnist, MnistError};
 use replay_model::{ModelError, Network, NetworkSpec, Samples};
 use replay_platform::{Config, ConfigError, Cost, Overrides, RunSettings};
-use replay_report::{EpochFacts, ResultRow, ResultsFile, RunFacts, WriteError};
+use replay_store::{EpochFacts, ResultRow, ResultsFile, RunFacts, WriteError};
 
 pub use sweep::{Shard, ShardError, Sweep, SweepItem, estimate, plan_line, run_items};
+pub use text::{duration, repeats_summary};
 
 /// Why a session could not start or finish.
 #[derive(Debug, thiserror::Error)]

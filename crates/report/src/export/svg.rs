@@ -768,8 +768,8 @@ fn time_versus_cost(root: &Area<'_>, report: &Report) -> DrawResult {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use crate::reader::ResultsSet;
     use crate::report::tests::row;
+    use replay_store::ResultsSet;
 
     #[test]
     fn ticks_drop_trailing_zeros() {

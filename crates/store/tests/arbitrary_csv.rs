@@ -3,7 +3,7 @@
 #![allow(clippy::unwrap_used)]
 
 use proptest::prelude::*;
-use replay_report::{HeaderVersion, read_results};
+use replay_store::{HeaderVersion, read_results};
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(200))]

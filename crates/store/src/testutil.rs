@@ -1,5 +1,5 @@
-//! Rows and lines for tests: a plausible [`ResultRow`], and its line as a file of an older
-//! header version wrote it.
+//! Rows and lines for tests (feature `test-util`): a plausible [`ResultRow`], and its line as
+//! a writer of an older header version wrote it.
 
 use crate::header::HeaderVersion;
 use crate::row::{ResultRow, Status};
