@@ -24,6 +24,8 @@ pub struct EpochReport {
     pub samples_per_s: f64,
     /// Median test accuracy after the epoch, a fraction in [0, 1]; `None` if never evaluated.
     pub test_accuracy: Option<f64>,
+    /// The same with its minimum, maximum and count over the runs that were evaluated.
+    pub test_accuracy_spread: Option<Stats>,
     /// Median test loss (mean squared error) after the epoch; `None` if never evaluated.
     pub test_loss: Option<f64>,
 }
@@ -185,6 +187,12 @@ pub(super) fn summarise(rows: &[&ResultRow], incomplete: &BTreeSet<&str>) -> Opt
                 sys_s: median_of(rows.iter().map(|r| r.sys_s))?,
                 samples_per_s: median_of(rows.iter().map(|r| r.samples_per_s))?,
                 test_accuracy: median_of(rows.iter().filter_map(|r| r.test_accuracy)),
+                test_accuracy_spread: Stats::of(
+                    &rows
+                        .iter()
+                        .filter_map(|r| r.test_accuracy)
+                        .collect::<Vec<_>>(),
+                ),
                 test_loss: median_of(rows.iter().filter_map(|r| r.test_loss)),
             })
         })
@@ -260,6 +268,16 @@ pub(super) const UNNAMED_HOST: &str = "unnamed";
 /// every setting (see [`SETTINGS`]) that differs among those groups. Labels are unique:
 /// groups differ in at least one of these.
 pub(super) fn assign_labels(groups: &mut [GroupReport]) {
+    let all: Vec<&Setting> = SETTINGS.iter().collect();
+    let labels = labels(&groups.iter().collect::<Vec<_>>(), &all);
+    for (g, label) in groups.iter_mut().zip(labels) {
+        g.label = label;
+    }
+}
+
+/// Labels telling `groups` apart by `config / implementation`, then backend and step, then
+/// the `settings` that differ among the groups that still share a label.
+fn labels(groups: &[&GroupReport], settings: &[&Setting]) -> Vec<String> {
     let short = |g: &GroupReport| format!("{} / {}", g.config, g.implementation);
     let longer = |g: &GroupReport| format!("{} / {} / {}", short(g), g.backend, g.step);
     let mut by_short: HashMap<String, Vec<usize>> = HashMap::new();
@@ -268,59 +286,99 @@ pub(super) fn assign_labels(groups: &mut [GroupReport]) {
         by_short.entry(short(g)).or_default().push(i);
         by_longer.entry(longer(g)).or_default().push(i);
     }
-    let labels: Vec<String> = groups
+    groups
         .iter()
         .map(|g| {
-            let (same_short, same_longer) = (&by_short[&short(g)], &by_longer[&longer(g)]);
-            if same_short.len() == 1 {
+            let same_short = by_short.get(&short(g)).map_or(0, Vec::len);
+            let same_longer = by_longer.get(&longer(g)).cloned().unwrap_or_default();
+            if same_short <= 1 {
                 return short(g);
             }
-            if same_longer.len() == 1 {
+            if same_longer.len() <= 1 {
                 return longer(g);
             }
-            let differing: Vec<String> = SETTINGS
+            let differing: Vec<String> = settings
                 .iter()
-                .filter(|(_, of)| {
-                    let values: BTreeSet<String> =
-                        same_longer.iter().map(|&i| of(&groups[i])).collect();
+                .filter(|setting| {
+                    let values: BTreeSet<String> = same_longer
+                        .iter()
+                        .map(|&i| (setting.value)(groups[i]))
+                        .collect();
                     values.len() > 1
                 })
-                .map(|(name, of)| name(&of(g)))
+                .map(|setting| (setting.words)(&(setting.value)(g)))
                 .collect();
-            format!("{} ({})", longer(g), differing.join(", "))
+            if differing.is_empty() {
+                longer(g)
+            } else {
+                format!("{} ({})", longer(g), differing.join(", "))
+            }
         })
-        .collect();
-    for (g, label) in groups.iter_mut().zip(labels) {
-        g.label = label;
-    }
+        .collect()
 }
 
-/// A setting of a group: how it reads in a label (from its value), and its value.
-type Setting = (fn(&str) -> String, fn(&GroupReport) -> String);
+/// A setting of a group: how its value reads in a label, and its value.
+struct Setting {
+    words: fn(&str) -> String,
+    value: fn(&GroupReport) -> String,
+}
 
 /// The settings that tell groups of one configuration, implementation, backend and step
 /// apart, in label order: every [`GroupKey`] field that is not in `config / implementation /
 /// backend / step`.
 const SETTINGS: [Setting; 13] = [
-    (
-        |v| v.to_string(),
-        |g| format!("{} {} hidden", g.dataset, g.hidden_units),
-    ),
-    (|v| format!("batch {v}"), |g| g.batch_size.to_string()),
-    (|v| format!("lr {v}"), |g| g.learning_rate.to_string()),
-    (|v| format!("{v} order"), |g| order_name(g).to_string()),
-    (|v| format!("weights {v}"), |g| g.init_weights.clone()),
-    (|v| format!("{v} threads"), |g| threads(g)),
-    (
-        |v| format!("GPU {v}"),
-        |g| g.gpu_share.map_or("none".to_string(), |s| s.to_string()),
-    ),
-    (|v| format!("throttle {v}"), |g| g.throttle_method.clone()),
-    (|v| format!("on {v}"), |g| g.device.clone()),
-    (|v| format!("{v} samples"), |g| g.samples.to_string()),
-    (|v| format!("host {v}"), |g| g.host.clone()),
-    (|v| v.to_string(), |g| g.host_cpu.clone()),
-    (|v| format!("{v} cores"), |g| g.host_cores.to_string()),
+    Setting {
+        words: |v| v.to_string(),
+        value: |g| format!("{} {} hidden", g.dataset, g.hidden_units),
+    },
+    Setting {
+        words: |v| format!("batch {v}"),
+        value: |g| g.batch_size.to_string(),
+    },
+    Setting {
+        words: |v| format!("lr {v}"),
+        value: |g| g.learning_rate.to_string(),
+    },
+    Setting {
+        words: |v| format!("{v} order"),
+        value: |g| order_name(g).to_string(),
+    },
+    Setting {
+        words: |v| format!("weights {v}"),
+        value: |g| g.init_weights.clone(),
+    },
+    Setting {
+        words: |v| format!("{v} threads"),
+        value: threads,
+    },
+    Setting {
+        words: |v| format!("GPU {v}"),
+        value: |g| g.gpu_share.map_or("none".to_string(), |s| s.to_string()),
+    },
+    Setting {
+        words: |v| format!("throttle {v}"),
+        value: |g| g.throttle_method.clone(),
+    },
+    Setting {
+        words: |v| format!("on {v}"),
+        value: |g| g.device.clone(),
+    },
+    Setting {
+        words: |v| format!("{v} samples"),
+        value: |g| g.samples.to_string(),
+    },
+    Setting {
+        words: |v| format!("host {v}"),
+        value: |g| g.host.clone(),
+    },
+    Setting {
+        words: |v| v.to_string(),
+        value: |g| g.host_cpu.clone(),
+    },
+    Setting {
+        words: |v| format!("{v} cores"),
+        value: |g| g.host_cores.to_string(),
+    },
 ];
 
 fn order_name(g: &GroupReport) -> &str {
