@@ -15,7 +15,7 @@
 //!
 //! let results = replay_store::read_results(Path::new("results"))?;
 //! let report = Report::build(&results, &[]);
-//! write_report(&report, Path::new("report"), &all_exporters())?;
+//! write_report(&report, Path::new("report"), &all_exporters(&report))?;
 //! # Ok(())
 //! # }
 //! ```

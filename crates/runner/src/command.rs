@@ -179,7 +179,7 @@ fn report(results: &Path, out: &Path, configs: &Path) -> Result<bool> {
         }
     };
     let report = Report::build(&set, &figures);
-    for path in write_report(&report, out, &all_exporters())? {
+    for path in write_report(&report, out, &all_exporters(&report))? {
         println!("wrote {}", path.display());
     }
     Ok(true)

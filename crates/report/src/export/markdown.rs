@@ -119,6 +119,17 @@ fn render(report: &Report, charts: &[Chart]) -> String {
 
     if !charts.is_empty() {
         out.push_str("## Charts\n\n");
+        if charts
+            .iter()
+            .any(|c| matches!(c, Chart::TimeVersusBatch { .. }))
+        {
+            out.push_str(
+                "The charts of epoch time against batch size, one per dataset and hidden layer \
+                 width, show which configuration is fastest for which job; the study's \
+                 published times appear only in the chart of its own workload (mnist, 28 hidden \
+                 units), at batch size 1.\n\n",
+            );
+        }
         for chart in charts {
             let _ = writeln!(out, "![{}]({})\n", chart.title(), chart.file_name());
         }

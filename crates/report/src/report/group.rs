@@ -275,6 +275,13 @@ pub(super) fn assign_labels(groups: &mut [GroupReport]) {
     }
 }
 
+/// Labels for lines of groups that differ only in batch size, one group standing for each
+/// line: told apart as [`GroupReport::label`]s are, by every setting but the batch size.
+pub(crate) fn line_labels(lines: &[&GroupReport]) -> Vec<String> {
+    let settings: Vec<&Setting> = SETTINGS.iter().filter(|s| s.name != "batch").collect();
+    labels(lines, &settings)
+}
+
 /// Labels telling `groups` apart by `config / implementation`, then backend and step, then
 /// the `settings` that differ among the groups that still share a label.
 fn labels(groups: &[&GroupReport], settings: &[&Setting]) -> Vec<String> {
@@ -317,8 +324,9 @@ fn labels(groups: &[&GroupReport], settings: &[&Setting]) -> Vec<String> {
         .collect()
 }
 
-/// A setting of a group: how its value reads in a label, and its value.
+/// A setting of a group: its name, how its value reads in a label, and its value.
 struct Setting {
+    name: &'static str,
     words: fn(&str) -> String,
     value: fn(&GroupReport) -> String,
 }
@@ -328,54 +336,67 @@ struct Setting {
 /// backend / step`.
 const SETTINGS: [Setting; 13] = [
     Setting {
+        name: "workload",
         words: |v| v.to_string(),
         value: |g| format!("{} {} hidden", g.dataset, g.hidden_units),
     },
     Setting {
+        name: "batch",
         words: |v| format!("batch {v}"),
         value: |g| g.batch_size.to_string(),
     },
     Setting {
+        name: "learning rate",
         words: |v| format!("lr {v}"),
         value: |g| g.learning_rate.to_string(),
     },
     Setting {
+        name: "order",
         words: |v| format!("{v} order"),
         value: |g| order_name(g).to_string(),
     },
     Setting {
+        name: "weights",
         words: |v| format!("weights {v}"),
         value: |g| g.init_weights.clone(),
     },
     Setting {
+        name: "threads",
         words: |v| format!("{v} threads"),
         value: threads,
     },
     Setting {
+        name: "GPU share",
         words: |v| format!("GPU {v}"),
         value: |g| g.gpu_share.map_or("none".to_string(), |s| s.to_string()),
     },
     Setting {
+        name: "throttle",
         words: |v| format!("throttle {v}"),
         value: |g| g.throttle_method.clone(),
     },
     Setting {
+        name: "device",
         words: |v| format!("on {v}"),
         value: |g| g.device.clone(),
     },
     Setting {
+        name: "samples",
         words: |v| format!("{v} samples"),
         value: |g| g.samples.to_string(),
     },
     Setting {
+        name: "host",
         words: |v| format!("host {v}"),
         value: |g| g.host.clone(),
     },
     Setting {
+        name: "CPU",
         words: |v| v.to_string(),
         value: |g| g.host_cpu.clone(),
     },
     Setting {
+        name: "cores",
         words: |v| format!("{v} cores"),
         value: |g| g.host_cores.to_string(),
     },

@@ -12,8 +12,8 @@ use std::path::PathBuf;
 use replay_store::{Problem, ResultRow, ResultsSet, Status};
 use serde::Serialize;
 
-pub(crate) use group::setup;
 pub use group::{EpochReport, GroupReport};
+pub(crate) use group::{line_labels, setup};
 pub use host::{HostCpu, HostDevice, HostMachine, HostReport};
 pub use stats::Stats;
 pub use study::{

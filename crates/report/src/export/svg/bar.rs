@@ -209,7 +209,7 @@ fn study_of<T>(
 
 /// `wall_time.svg`.
 pub(super) fn wall_time(report: &Report) -> String {
-    let title = Chart::WallTime.title().to_string();
+    let title = Chart::WallTime.title();
     if report.groups.is_empty() {
         return no_data(&title, "No epoch finished with status ok.");
     }
@@ -257,7 +257,7 @@ pub(super) fn wall_time(report: &Report) -> String {
 /// `cost_per_run.svg`: free runs (0) are never put on a log axis: they get no bar and the
 /// word `free`.
 pub(super) fn cost_per_run(report: &Report) -> String {
-    let title = Chart::CostPerRun.title().to_string();
+    let title = Chart::CostPerRun.title();
     let groups: Vec<&GroupReport> = report
         .groups
         .iter()
@@ -319,7 +319,7 @@ pub(super) fn cost_per_run(report: &Report) -> String {
 /// `accuracy.svg`: a row per group, a dot per epoch (the last one filled, with the runs'
 /// spread), the study's figure beside the groups of its workload.
 pub(super) fn accuracy(report: &Report) -> String {
-    let title = Chart::AccuracyPerEpoch.title().to_string();
+    let title = Chart::AccuracyPerEpoch.title();
     let names = implementations(&report.groups);
     let rows: Vec<Row> = report
         .groups

@@ -47,6 +47,8 @@ pub(super) enum Swatch {
     Dot(Colour, bool),
     /// A cross: the study's figure.
     Cross(Colour),
+    /// A line with a dot: a series of a line chart.
+    Line(Colour),
 }
 
 /// One entry of a legend.
@@ -139,6 +141,10 @@ impl Legend {
                 }
                 Swatch::Dot(c, filled) => canvas.circle((x + 9.0, y), 5.0, c, filled),
                 Swatch::Cross(c) => canvas.cross((x + 9.0, y), 6.0, c, 2.5),
+                Swatch::Line(c) => {
+                    canvas.line((x, y), (x + SWATCH, y), c, 2.5);
+                    canvas.circle((x + 9.0, y), 3.5, c, true);
+                }
             }
             let mut text = Text::new(entry.text.clone(), x + SWATCH + SWATCH_GAP, y, LABEL_SIZE);
             text.legend = true;

@@ -82,7 +82,7 @@ fn number_lines(numbers: &[usize]) -> Vec<String> {
 
 /// `time_vs_cost.svg`.
 pub(super) fn time_versus_cost(report: &Report) -> String {
-    let title = Chart::TimeVersusCost.title().to_string();
+    let title = Chart::TimeVersusCost.title();
     if report.groups.is_empty() {
         return no_data(&title, "No epoch finished with status ok.");
     }
