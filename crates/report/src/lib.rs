@@ -1,39 +1,31 @@
-//! The replay's results: one CSV row per training epoch, written so that nothing is lost, read
-//! back robustly, and turned into the study's comparison as Markdown, SVG charts, CSV and JSON.
+//! Reports of the replay's results: the rows of the results store ([`replay_store`]) summarised
+//! per group and put beside the study's comparison, as Markdown, SVG charts, CSV and JSON.
 //!
-//! - [`ResultRow`] is one epoch of one run; [`HEADER`] its CSV columns, units in their names.
-//! - [`ResultsFile`] appends rows to `<dir>/<config>.csv`: locked, whole lines, synced.
-//! - [`read_results`] reads every CSV of a folder into a [`ResultsSet`]: the valid rows, and a
-//!   [`Problem`] for each foreign file, torn or malformed line.
-//! - [`Report::build`] summarises the `ok` rows per configuration and implementation beside the
-//!   study's published [`StudyFigure`]s.
+//! - [`Report::build`] summarises the `ok` rows per group (a configuration and implementation
+//!   with every setting that changes a measurement, on one machine: [`GroupReport`]) and puts
+//!   the study's published [`StudyFigure`]s beside the groups of the study's workload
+//!   ([`STUDY_WORKLOAD`]).
+//! - [`table`] defines the report's tables once, for every format.
 //! - [`export`] renders a report: one [`Exporter`] per format, written by [`write_report`].
 //!
 //! ```no_run
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! use std::path::Path;
-//! use replay_report::{Report, all_exporters, read_results, write_report};
+//! use replay_report::{Report, all_exporters, write_report};
 //!
-//! let results = read_results(Path::new("results"))?;
+//! let results = replay_store::read_results(Path::new("results"))?;
 //! let report = Report::build(&results, &[]);
-//! write_report(&report, Path::new("report"), &all_exporters())?;
+//! write_report(&report, Path::new("report"), &all_exporters(&report))?;
 //! # Ok(())
 //! # }
 //! ```
 
 pub mod export;
-mod reader;
 mod report;
-mod row;
 pub mod table;
-pub mod text;
-mod writer;
 
 pub use export::{ExportError, Exporter, all_exporters, write_report};
-pub use reader::{Problem, ReadError, ResultsSet, read_results};
 pub use report::{
-    EpochReport, GroupReport, HostCpu, HostDevice, HostReport, Report, Stats, StudyComparison,
-    StudyFigure,
+    EpochReport, GroupReport, HostCpu, HostDevice, HostMachine, HostReport, Report, STUDY_WORKLOAD,
+    Stats, StudyComparison, StudyFigure, StudyFigures, StudyWorkload, UnreadableConfig,
 };
-pub use row::{EpochFacts, HEADER, HEADER_V1, ResultRow, RunFacts, Status};
-pub use writer::{ResultsFile, WriteError, results_file_name};

@@ -127,7 +127,7 @@ pub struct Table {
 }
 
 /// The columns that name a group, first in the epoch and group tables.
-const GROUP_COLUMNS: [Column; 14] = [
+const GROUP_COLUMNS: [Column; 22] = [
     detail("label"),
     always("config", "configuration"),
     detail("platform"),
@@ -140,16 +140,26 @@ const GROUP_COLUMNS: [Column; 14] = [
         show: Show::Summary,
         spread: false,
     },
+    detail("dataset"),
+    detail("hidden_units"),
+    detail("batch_size"),
+    detail("learning_rate"),
     detail("order"),
     detail("init_weights"),
     detail("threads_requested"),
     detail("threads_used"),
     detail("gpu_share"),
-    detail("batch_size"),
+    detail("throttle_method"),
+    detail("device"),
     detail("samples"),
+    detail("host"),
+    detail("host_cpu"),
+    detail("host_cores"),
 ];
 
-fn group_cells(g: &GroupReport) -> Vec<Cell> {
+/// A group's cells of [`GROUP_COLUMNS`]; `hosts` says whether the report has rows of more
+/// than one machine (the setup then names the group's).
+fn group_cells(g: &GroupReport, hosts: bool) -> Vec<Cell> {
     vec![
         Cell::Text(g.label.clone()),
         Cell::Text(g.config.clone()),
@@ -157,14 +167,22 @@ fn group_cells(g: &GroupReport) -> Vec<Cell> {
         Cell::Text(g.implementation.clone()),
         Cell::Text(g.step.clone()),
         Cell::Text(g.backend.clone()),
-        Cell::Text(setup(g)),
+        Cell::Text(setup(g, hosts)),
+        Cell::Text(g.dataset.clone()),
+        Cell::Count(g.hidden_units.into()),
+        Cell::Count(g.batch_size.into()),
+        Cell::Number(g.learning_rate),
         Cell::Text(g.order.clone()),
         Cell::Text(g.init_weights.clone()),
         Cell::Count(g.threads_requested.into()),
         Cell::Count(g.threads_used.into()),
         Cell::number(g.gpu_share),
-        Cell::Count(g.batch_size.into()),
+        Cell::Text(g.throttle_method.clone()),
+        Cell::Text(g.device.clone()),
         Cell::Count(g.samples),
+        Cell::Text(g.host.clone()),
+        Cell::Text(g.host_cpu.clone()),
+        Cell::Count(g.host_cores.into()),
     ]
 }
 
@@ -178,6 +196,7 @@ pub fn tables(report: &Report) -> Vec<Table> {
 
 /// One of the report's tables.
 pub fn table(kind: TableKind, report: &Report) -> Table {
+    let hosts = report.host.machines.len() > 1 || report.host.cpus.len() > 1;
     let (own, rows): (Vec<Column>, Vec<Vec<Cell>>) = match kind {
         TableKind::Epochs => (
             vec![
@@ -195,7 +214,7 @@ pub fn table(kind: TableKind, report: &Report) -> Table {
                 .iter()
                 .flat_map(|g| {
                     g.epochs.iter().map(move |e| {
-                        let mut cells = group_cells(g);
+                        let mut cells = group_cells(g, hosts);
                         cells.extend([
                             Cell::Count(e.epoch.into()),
                             Cell::Count(e.wall_s.count as u64),
@@ -213,7 +232,6 @@ pub fn table(kind: TableKind, report: &Report) -> Table {
         ),
         TableKind::Groups => (
             vec![
-                detail("devices"),
                 always("runs", "runs"),
                 always("complete_runs", "complete runs"),
                 always("epochs_per_run_median", "epochs per run"),
@@ -231,9 +249,8 @@ pub fn table(kind: TableKind, report: &Report) -> Table {
                 .groups
                 .iter()
                 .map(|g| {
-                    let mut cells = group_cells(g);
+                    let mut cells = group_cells(g, hosts);
                     cells.extend([
-                        Cell::Text(g.devices.join("; ")),
                         Cell::Count(g.runs as u64),
                         Cell::Count(g.complete_runs as u64),
                         g.epochs_per_run
@@ -313,8 +330,8 @@ pub fn table(kind: TableKind, report: &Report) -> Table {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use crate::reader::ResultsSet;
     use crate::report::tests::row;
+    use replay_store::ResultsSet;
 
     #[test]
     fn every_row_has_a_cell_per_column() {

@@ -6,10 +6,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::{Result, bail};
 use replay_platform::{Config, config_files};
-use replay_report::text::{duration, repeats_summary};
-use replay_report::{Report, StudyFigure, all_exporters, read_results, write_report};
+use replay_report::{Report, StudyFigure, all_exporters, write_report};
 use replay_session::terminal::ProgressBar;
-use replay_session::{Datasets, Plan, Session, Shard, Sweep, Weights, plan_line, run_items};
+use replay_session::{
+    Datasets, Plan, Session, Shard, Sweep, Weights, duration, plan_line, repeats_summary,
+    run_items,
+};
+use replay_store::read_results;
 
 use crate::cli::{Cli, Command, RunArgs, SweepArgs};
 
@@ -178,12 +181,20 @@ fn report(results: &Path, out: &Path, configs: &Path) -> Result<bool> {
     for problem in &set.problems {
         eprintln!("skipped: {problem}");
     }
-    let figures = StudyFigure::of_dir(configs).unwrap_or_else(|e| {
-        eprintln!("note: no study figures beside the replay: {e}");
-        Vec::new()
-    });
+    let figures = match StudyFigure::of_dir(configs) {
+        Ok(read) => {
+            for unreadable in &read.unreadable {
+                eprintln!("note: {unreadable}");
+            }
+            read.figures
+        }
+        Err(e) => {
+            eprintln!("note: no study figures beside the replay: {e}");
+            Vec::new()
+        }
+    };
     let report = Report::build(&set, &figures);
-    for path in write_report(&report, out, &all_exporters())? {
+    for path in write_report(&report, out, &all_exporters(&report))? {
         println!("wrote {}", path.display());
     }
     Ok(true)

@@ -3,7 +3,7 @@
 //! `runner --config configs/g2mig.toml` reads a configuration ([`replay_platform`]), emulates
 //! its vCPUs and GPU share ([`replay_backend`]), loads MNIST ([`replay_mnist`]), trains and
 //! evaluates the study's network ([`replay_model`]) with a Keras-style progress bar, and
-//! appends one row per epoch to `results/<config>.csv` ([`replay_report`]).
+//! appends one row per epoch to `results/<config>.csv` ([`replay_store`]).
 //! `runner check`, `runner sweep` and `runner report` validate, batch and summarise. This
 //! crate parses arguments and shows progress; a run itself is [`replay_session`]'s.
 

@@ -8,7 +8,7 @@ use std::process::Command;
 
 use assert_cmd::prelude::*;
 use predicates::prelude::*;
-use replay_report::HEADER;
+use replay_store::{HEADER, HEADER_V1};
 
 fn configs() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs")
@@ -389,10 +389,14 @@ fn a_file_with_the_previous_header_is_upgraded_and_appended_to() {
         .assert()
         .success();
     let csv = out.path().join("c1.4.csv");
-    // Rewrite it as a file of the previous version: without the step, order, init_weights.
+    // Rewrite it as a file of the first version: without step, order, init_weights, dataset
+    // and hidden_units.
+    let kept: Vec<usize> = (0..HEADER.len())
+        .filter(|&i| HEADER_V1.contains(&HEADER[i]))
+        .collect();
     let old: Vec<Vec<String>> = read_csv(&csv)
         .iter()
-        .map(|r| [&r[..5], &r[8..]].concat())
+        .map(|r| kept.iter().map(|&i| r[i].clone()).collect())
         .collect();
     let mut writer = csv::Writer::from_path(&csv).unwrap();
     for record in &old {
@@ -406,12 +410,11 @@ fn a_file_with_the_previous_header_is_upgraded_and_appended_to() {
     let rows = read_csv(&csv);
     assert_eq!(rows[0].join(","), HEADER.join(","));
     assert_eq!(rows.len(), 3);
-    assert_eq!(
-        rows[1][col("step")],
-        "",
-        "the old row's new cells are empty"
-    );
-    assert_eq!(rows[1][col("wall_s")], old[1][col("wall_s") - 3]);
+    assert_eq!(rows[1][col("step")], "", "an unknown old cell is empty");
+    assert_eq!(rows[1][col("dataset")], "mnist", "a certain one is filled");
+    assert_eq!(rows[1][col("hidden_units")], "28");
+    let old_wall = HEADER_V1.iter().position(|c| *c == "wall_s").unwrap();
+    assert_eq!(rows[1][col("wall_s")], old[1][old_wall]);
     assert_eq!(rows[2][col("step")], "fused");
 }
 

@@ -20,6 +20,7 @@
 
 mod sweep;
 pub mod terminal;
+mod text;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -30,11 +31,12 @@ use replay_core::{Control, EpochStats, Evaluation, Progress, ProgressSink};
 use replay_mnist::{Locator, Mnist, MnistError};
 use replay_model::{ModelError, Network, NetworkSpec, Samples};
 use replay_platform::{Config, ConfigError, Cost, Overrides, RunSettings};
-use replay_report::{EpochFacts, ResultRow, ResultsFile, RunFacts, WriteError};
+use replay_store::{EpochFacts, ResultRow, ResultsFile, RunFacts, WriteError};
 
 pub use sweep::{
     Datasets, Shard, ShardError, Sweep, SweepItem, estimate, plan_line, run_items,
 };
+pub use text::{duration, repeats_summary};
 
 /// Why a session could not start or finish.
 #[derive(Debug, thiserror::Error)]
@@ -370,6 +372,8 @@ impl<'a> Session<'a> {
             gpu_share: emulation.gpu_share().map(|share| share.get()),
             throttle_method: emulation.throttle_method(),
             ram_gb: plan.config.hardware.ram_gb,
+            dataset: s.dataset.to_string(),
+            hidden_units: u32::try_from(s.hidden_units).unwrap_or(u32::MAX),
             batch_size: u32::try_from(s.batch_size).unwrap_or(u32::MAX),
             learning_rate: s.learning_rate,
             seed: s.seed,

@@ -9,7 +9,7 @@ use std::str::FromStr;
 use replay_backend::is_compiled;
 use replay_core::{Dataset, Implementation};
 use replay_platform::Overrides;
-use replay_report::ResultsSet;
+use replay_store::ResultsSet;
 
 use std::sync::atomic::AtomicBool;
 
@@ -182,7 +182,7 @@ pub fn plan_line(
     } else {
         String::new()
     };
-    let known = replay_report::text::duration(known);
+    let known = crate::text::duration(known);
     format!(
         "sweep: {} of {total} runs{part}; from earlier results {known}{never}",
         items.len()

@@ -1,16 +1,17 @@
-//! What a person sees during a run: the Keras-style progress line
-//! ([`replay_report::text::progress_line`]) on stderr while an epoch trains (only when stderr
-//! is a terminal, at most every 100 ms, and once more with the epoch's final figures), and the
-//! `%%time`-like summary of each epoch on stdout.
+//! What a person sees during a run: the Keras-style progress line on stderr while an epoch
+//! trains (only when stderr is a terminal, at most every 100 ms, and once more with the epoch's
+//! final figures), and the `%%time`-like summary of each epoch on stdout; the lines themselves
+//! are written by the crate's text helpers.
 
 use std::io::{IsTerminal, Write};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use crate::{Observer, SweepItem};
 use replay_core::Progress;
-use replay_report::ResultRow;
-use replay_report::text::{epoch_summary, progress_line};
+use replay_store::ResultRow;
+
+use crate::text::{epoch_summary, progress_line};
+use crate::{Observer, SweepItem};
 
 const REDRAW: Duration = Duration::from_millis(100);
 

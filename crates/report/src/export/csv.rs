@@ -95,9 +95,9 @@ impl Exporter for CsvExporter {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use crate::reader::ResultsSet;
     use crate::report::StudyFigure;
     use crate::report::tests::row;
+    use replay_store::ResultsSet;
 
     fn parse(bytes: &[u8]) -> Vec<csv::StringRecord> {
         let mut reader = csv::ReaderBuilder::new()

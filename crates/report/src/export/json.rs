@@ -30,8 +30,8 @@ impl Exporter for JsonExporter {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use crate::reader::ResultsSet;
     use crate::report::tests::row;
+    use replay_store::ResultsSet;
 
     #[test]
     fn the_json_holds_groups_epochs_and_costs() {

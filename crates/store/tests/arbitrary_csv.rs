@@ -3,7 +3,7 @@
 #![allow(clippy::unwrap_used)]
 
 use proptest::prelude::*;
-use replay_report::{HEADER, HEADER_V1, read_results};
+use replay_store::{HeaderVersion, read_results};
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(200))]
@@ -20,11 +20,11 @@ proptest! {
 
     #[test]
     fn lines_under_a_real_header_give_valid_rows_or_problems(
-        v1 in any::<bool>(),
+        version in 0..3usize,
         lines in proptest::collection::vec("[a-z0-9.,\" -]{0,120}", 0..6),
     ) {
         let dir = tempfile::tempdir().unwrap();
-        let header = if v1 { HEADER_V1 } else { HEADER };
+        let header = HeaderVersion::ALL[version].columns();
         let text = format!("{}\n{}", header.join(","), lines.join("\n"));
         std::fs::write(dir.path().join("x.csv"), text).unwrap();
         let set = read_results(dir.path()).unwrap();

@@ -3,113 +3,9 @@
 use std::fmt;
 use std::str::FromStr;
 
-use replay_core::{EpochStats, Evaluation};
+use replay_core::{Dataset, EpochStats, Evaluation, Name};
 use replay_platform::Cost;
 use serde::{Deserialize, Serialize};
-
-/// The CSV header, in column order; it matches the field order of [`ResultRow`] exactly.
-pub const HEADER: &[&str] = &[
-    "run_id",
-    "started_utc",
-    "config",
-    "platform",
-    "implementation",
-    "step",
-    "order",
-    "init_weights",
-    "backend",
-    "device",
-    "threads_requested",
-    "threads_used",
-    "gpu_share",
-    "throttle_method",
-    "ram_gb",
-    "peak_rss_mib",
-    "ram_exceeded",
-    "batch_size",
-    "learning_rate",
-    "seed",
-    "epoch",
-    "samples",
-    "wall_s",
-    "user_s",
-    "sys_s",
-    "samples_per_s",
-    "train_loss",
-    "train_accuracy",
-    "test_loss",
-    "test_accuracy",
-    "billing",
-    "price_source",
-    "cost",
-    "cost_background",
-    "currency",
-    "host_cpu",
-    "host_cores",
-    "version",
-    "status",
-];
-
-/// The header of results files written before the `step`, `order` and `init_weights` columns
-/// existed (version 0.1.0 up to commit e2e6fe5): [`HEADER`] without them. Such files are read
-/// with those cells empty, and upgraded in place before a run appends to them.
-pub const HEADER_V1: &[&str] = &[
-    "run_id",
-    "started_utc",
-    "config",
-    "platform",
-    "implementation",
-    "backend",
-    "device",
-    "threads_requested",
-    "threads_used",
-    "gpu_share",
-    "throttle_method",
-    "ram_gb",
-    "peak_rss_mib",
-    "ram_exceeded",
-    "batch_size",
-    "learning_rate",
-    "seed",
-    "epoch",
-    "samples",
-    "wall_s",
-    "user_s",
-    "sys_s",
-    "samples_per_s",
-    "train_loss",
-    "train_accuracy",
-    "test_loss",
-    "test_accuracy",
-    "billing",
-    "price_source",
-    "cost",
-    "cost_background",
-    "currency",
-    "host_cpu",
-    "host_cores",
-    "version",
-    "status",
-];
-
-/// Where [`HEADER`]'s new columns sit: after `implementation`, column 5 of [`HEADER_V1`].
-pub(crate) const V1_INSERT_AT: usize = 5;
-/// How many columns [`HEADER`] adds to [`HEADER_V1`].
-pub(crate) const V1_ADDED: usize = 3;
-
-/// A [`HEADER_V1`] record with the added columns empty, shaped like [`HEADER`].
-pub(crate) fn upgrade_v1<'a>(cells: impl IntoIterator<Item = &'a [u8]>) -> csv::ByteRecord {
-    let mut record = csv::ByteRecord::new();
-    for (i, cell) in cells.into_iter().enumerate() {
-        if i == V1_INSERT_AT {
-            for _ in 0..V1_ADDED {
-                record.push_field(b"");
-            }
-        }
-        record.push_field(cell);
-    }
-    record
-}
 
 /// How an epoch ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -167,7 +63,8 @@ impl fmt::Display for Status {
     }
 }
 
-/// One epoch of one run: the unit of every results CSV (one line per epoch).
+/// One epoch of one run: the unit of every results CSV (one line per epoch); its fields are
+/// [`HEADER`](crate::HEADER)'s columns, in order.
 ///
 /// Times cover the training pass of the epoch only: the test-set evaluation that follows it is
 /// excluded from `wall_s`, `user_s`, `sys_s` and `samples_per_s`, so they compare with the
@@ -213,6 +110,13 @@ pub struct ResultRow {
     pub peak_rss_mib: f64,
     /// Whether `peak_rss_mib` exceeded `ram_gb` (the emulated configuration would have run out).
     pub ram_exceeded: bool,
+    /// The dataset trained and tested on: `mnist` or `fashion-mnist` (the names of
+    /// [`Dataset`]); `mnist` in rows upgraded from files older than the column, which every
+    /// run before it trained.
+    pub dataset: String,
+    /// Neurons in the network's hidden layer, count (the study's network has 28); `28` in rows
+    /// upgraded from files older than the column.
+    pub hidden_units: u32,
     /// Training samples per gradient update, count.
     pub batch_size: u32,
     /// Gradient-descent learning rate, dimensionless.
@@ -296,6 +200,10 @@ pub struct RunFacts {
     pub throttle_method: String,
     /// [`ResultRow::ram_gb`].
     pub ram_gb: f64,
+    /// [`ResultRow::dataset`]: `mnist` or `fashion-mnist`.
+    pub dataset: String,
+    /// [`ResultRow::hidden_units`]: neurons in the hidden layer, count.
+    pub hidden_units: u32,
     /// [`ResultRow::batch_size`].
     pub batch_size: u32,
     /// [`ResultRow::learning_rate`].
@@ -370,6 +278,8 @@ impl ResultRow {
             ram_gb: run.ram_gb,
             peak_rss_mib: epoch.peak_rss_mib,
             ram_exceeded: epoch.peak_rss_mib * MIB > run.ram_gb * GB,
+            dataset: run.dataset.clone(),
+            hidden_units: run.hidden_units,
             batch_size: run.batch_size,
             learning_rate: run.learning_rate,
             seed: run.seed,
@@ -402,7 +312,8 @@ impl ResultRow {
     /// Checks the values a report relies on; returns a message naming the first bad column.
     ///
     /// Times, throughput, memory and costs must be finite and not negative, accuracies in
-    /// [0, 1], `gpu_share` in (0, 1], and `epoch` at least 1.
+    /// [0, 1], `gpu_share` in (0, 1], `epoch` and `hidden_units` at least 1, and `dataset`
+    /// one of [`Dataset`]'s names as written (`mnist`, `fashion-mnist`).
     pub fn check(&self) -> Result<(), String> {
         let non_negative = [
             ("ram_gb", Some(self.ram_gb)),
@@ -445,16 +356,27 @@ impl ResultRow {
         if self.epoch == 0 {
             return Err("epoch is 0; epochs are numbered from 1".to_string());
         }
+        if !Dataset::ALL.iter().any(|d| d.name() == self.dataset) {
+            return Err(format!(
+                "dataset is '{}'; expected one of: {}",
+                self.dataset,
+                Dataset::names().join(", ")
+            ));
+        }
+        if self.hidden_units == 0 {
+            return Err("hidden_units is 0; expected at least 1".to_string());
+        }
         Ok(())
     }
 }
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
-pub(crate) mod tests {
+mod tests {
     use super::*;
+    use crate::header::HEADER;
+    use crate::testutil::sample_row;
 
-    /// A plausible row for tests: g2.mig, burn, epoch 1, status ok.
     #[test]
     fn the_host_is_read_from_the_run_id() {
         let mut row = sample_row();
@@ -470,50 +392,6 @@ pub(crate) mod tests {
         }
     }
 
-    pub(crate) fn sample_row() -> ResultRow {
-        ResultRow {
-            run_id: "run-1".to_string(),
-            started_utc: "2025-01-31T12:00:00Z".to_string(),
-            config: "g2.mig".to_string(),
-            platform: "Yandex DataSphere".to_string(),
-            implementation: "burn".to_string(),
-            step: "fused".to_string(),
-            order: "shuffled".to_string(),
-            init_weights: "seeded".to_string(),
-            backend: "wgpu".to_string(),
-            device: "llvmpipe (LLVM 15.0.7, 256 bits)".to_string(),
-            threads_requested: 4,
-            threads_used: 2,
-            gpu_share: Some(0.125),
-            throttle_method: "time-slice".to_string(),
-            ram_gb: 16.0,
-            peak_rss_mib: 312.5,
-            ram_exceeded: false,
-            batch_size: 1,
-            learning_rate: 0.1,
-            seed: 42,
-            epoch: 1,
-            samples: 60_000,
-            wall_s: 93.0,
-            user_s: 91.0,
-            sys_s: 11.1,
-            samples_per_s: 645.16,
-            train_loss: Some(0.0314),
-            train_accuracy: Some(0.8325),
-            test_loss: Some(0.0167),
-            test_accuracy: Some(0.9127),
-            billing: "per-second".to_string(),
-            price_source: "study, 2023: 0.0012 RUB per unit-second".to_string(),
-            cost: 2.0088,
-            cost_background: Some(1.0044),
-            currency: "RUB".to_string(),
-            host_cpu: "AMD EPYC, \"test\" edition".to_string(),
-            host_cores: 2,
-            version: "0.1.0 (abc1234)".to_string(),
-            status: Status::Ok,
-        }
-    }
-
     #[test]
     fn header_constant_matches_the_serialized_field_names() {
         let mut writer = csv::Writer::from_writer(Vec::new());
@@ -522,24 +400,16 @@ pub(crate) mod tests {
         let text = String::from_utf8(bytes).unwrap();
         let first = text.lines().next().unwrap();
         assert_eq!(first, HEADER.join(","));
-        assert_eq!(HEADER.len(), 39);
+        assert_eq!(HEADER.len(), 41);
         assert_eq!(
             first,
             "run_id,started_utc,config,platform,implementation,step,order,init_weights,backend,\
              device,threads_requested,threads_used,gpu_share,throttle_method,ram_gb,peak_rss_mib,\
-             ram_exceeded,batch_size,learning_rate,seed,epoch,samples,wall_s,user_s,sys_s,\
-             samples_per_s,train_loss,train_accuracy,test_loss,test_accuracy,billing,\
-             price_source,cost,cost_background,currency,host_cpu,host_cores,version,status"
+             ram_exceeded,dataset,hidden_units,batch_size,learning_rate,seed,epoch,samples,\
+             wall_s,user_s,sys_s,samples_per_s,train_loss,train_accuracy,test_loss,\
+             test_accuracy,billing,price_source,cost,cost_background,currency,host_cpu,\
+             host_cores,version,status"
         );
-        let upgraded = upgrade_v1(HEADER_V1.iter().map(|h| h.as_bytes()));
-        let upgraded: Vec<&[u8]> = upgraded.iter().collect();
-        for (i, column) in HEADER.iter().enumerate() {
-            let added = (V1_INSERT_AT..V1_INSERT_AT + V1_ADDED).contains(&i);
-            assert_eq!(
-                upgraded[i],
-                if added { &b""[..] } else { column.as_bytes() }
-            );
-        }
     }
 
     #[test]
@@ -561,6 +431,8 @@ pub(crate) mod tests {
             gpu_share: row.gpu_share,
             throttle_method: row.throttle_method.clone(),
             ram_gb: row.ram_gb,
+            dataset: row.dataset.clone(),
+            hidden_units: row.hidden_units,
             batch_size: row.batch_size,
             learning_rate: row.learning_rate,
             seed: row.seed,
@@ -659,6 +531,16 @@ pub(crate) mod tests {
         let mut row = sample_row();
         row.epoch = 0;
         assert!(row.check().unwrap_err().starts_with("epoch is 0"));
+        let mut row = sample_row();
+        row.dataset = "MNIST".to_string();
+        assert_eq!(
+            row.check().unwrap_err(),
+            "dataset is 'MNIST'; expected one of: mnist, fashion-mnist"
+        );
+        row.dataset = "fashion-mnist".to_string();
+        assert_eq!(row.check(), Ok(()));
+        row.hidden_units = 0;
+        assert!(row.check().unwrap_err().starts_with("hidden_units is 0"));
     }
 
     #[test]

@@ -9,7 +9,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::row::{HEADER, HEADER_V1, ResultRow, Status, upgrade_v1};
+use crate::header::{HEADER, HeaderVersion, Upgrade};
+use crate::row::{ResultRow, Status};
 use crate::writer::first_difference;
 
 /// Why a results folder could not be read at all (problems inside files are [`Problem`]s).
@@ -92,7 +93,10 @@ impl ResultsSet {
 /// folder of their own, see README's "Running a sweep on a cluster"; symbolic links to folders
 /// are not followed).
 ///
-/// Files with the previous header ([`HEADER_V1`]) are read with the newer columns empty.
+/// Files with an older header ([`HeaderVersion`] 1 or 2) are read as if upgraded: every cell
+/// in the column of its name, the columns they lack filled with what their rows certainly had
+/// (`dataset` `mnist`, `hidden_units` 28) or else left empty (a version 1 file's `step`,
+/// `order` and `init_weights`).
 /// A file with another header (another tool's CSV), an unreadable file, a truncated line, a
 /// malformed row and a row whose `run_id` and `epoch` were already read (a copied file) each
 /// become a [`Problem`] naming the file and line; the other rows are kept.
@@ -215,10 +219,9 @@ fn read_file(
         .iter()
         .map(|cell| String::from_utf8_lossy(cell).into_owned())
         .collect();
-    // Files written before the step, order and init_weights columns: read with those empty.
-    let v1 = first_difference(&found, HEADER_V1).is_none();
-    let width = if v1 { HEADER_V1.len() } else { HEADER.len() };
-    if let Some((column, found, expected)) = first_difference(&found, HEADER).filter(|_| !v1) {
+    let Some(version) = HeaderVersion::of(&found) else {
+        let (column, found, expected) =
+            first_difference(&found, HEADER).unwrap_or((1, String::new(), String::new()));
         problems.push(problem(
             Some(1),
             format!(
@@ -227,7 +230,9 @@ fn read_file(
             ),
         ));
         return rows;
-    }
+    };
+    let width = version.columns().len();
+    let upgrade = (version != HeaderVersion::CURRENT).then(|| Upgrade::from(version));
     let header = csv::StringRecord::from(HEADER.to_vec());
     let ends_with_newline = bytes.ends_with(b"\n");
     let mut lines = LineCounter::default();
@@ -264,10 +269,9 @@ fn read_file(
             ));
             continue;
         }
-        let record = if v1 {
-            upgrade_v1(record.iter())
-        } else {
-            record
+        let record = match &upgrade {
+            Some(upgrade) => upgrade.apply(&record),
+            None => record,
         };
         let parsed = csv::StringRecord::from_byte_record(record)
             .map_err(|e| e.to_string())
@@ -333,7 +337,7 @@ fn describe(error: &csv::Error) -> String {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use crate::row::tests::sample_row;
+    use crate::testutil::{line_of, sample_row};
     use crate::writer::ResultsFile;
 
     #[test]
@@ -431,7 +435,7 @@ mod tests {
         let problem = &set.problems[0];
         assert_eq!(problem.line, Some(3));
         assert!(
-            problem.message.contains("expected 39"),
+            problem.message.contains("expected 41"),
             "{}",
             problem.message
         );
@@ -464,26 +468,30 @@ mod tests {
     }
 
     #[test]
-    fn files_with_the_previous_header_are_read_with_the_new_columns_empty() {
-        let dir = tempfile::tempdir().unwrap();
-        let row = sample_row();
-        let line = edited_line(&[]);
-        let cells: Vec<&str> = line.trim_end().split(',').collect();
-        let v1: Vec<&str> = cells[..5].iter().chain(&cells[8..]).copied().collect();
-        fs::write(
-            dir.path().join("old.csv"),
-            format!("{}\n{}\n", HEADER_V1.join(","), v1.join(",")),
-        )
-        .unwrap();
-        let set = read_results(dir.path()).unwrap();
-        assert!(set.problems.is_empty(), "{:?}", set.problems);
-        let expected = ResultRow {
-            step: String::new(),
-            order: String::new(),
-            init_weights: String::new(),
-            ..row
-        };
-        assert_eq!(set.rows, vec![expected]);
+    fn files_with_an_older_header_are_read_with_what_their_rows_certainly_had() {
+        for version in [HeaderVersion::V1, HeaderVersion::V2] {
+            let dir = tempfile::tempdir().unwrap();
+            let mut row = sample_row();
+            // Values that the fill must not be mistaken for.
+            row.dataset = "fashion-mnist".to_string();
+            row.hidden_units = 64;
+            let header = version.columns().join(",");
+            let text = format!("{header}\n{}", line_of(&row, version));
+            fs::write(dir.path().join("old.csv"), text).unwrap();
+            let set = read_results(dir.path()).unwrap();
+            assert!(set.problems.is_empty(), "{version:?}: {:?}", set.problems);
+            let mut expected = ResultRow {
+                dataset: "mnist".to_string(),
+                hidden_units: 28,
+                ..row
+            };
+            if version == HeaderVersion::V1 {
+                expected.step = String::new();
+                expected.order = String::new();
+                expected.init_weights = String::new();
+            }
+            assert_eq!(set.rows, vec![expected], "{version:?}");
+        }
     }
 
     #[test]

@@ -6,12 +6,20 @@
 //! so a full disk leaves the file as it was. Only a crash in the middle of a write can leave a
 //! partial line, and only as the last one: the next append starts a new line after it instead
 //! of extending it, and reading skips it.
+//!
+//! A file with an older header is upgraded before the first append, under its lock: the new
+//! bytes go through [`replay_core::fs::write_atomically`] (a temporary file beside it, synced,
+//! renamed over it, the folder synced), so the path always holds the old file or the new one,
+//! whole. A crash in the middle can leave only the temporary file (`.partial-` and six
+//! characters, not a `*.csv`, so reading ignores it). A writer that waited for the old file's
+//! lock finds the path now names another file (inode) and starts again on the new one.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
-use crate::row::{HEADER, HEADER_V1, ResultRow, upgrade_v1};
+use crate::header::{HEADER, HeaderVersion, upgrade_file};
+use crate::row::ResultRow;
 
 /// Why a results file could not be opened or appended to.
 #[derive(Debug, thiserror::Error)]
@@ -114,7 +122,7 @@ pub fn results_file_name(config: &str) -> Result<String, WriteError> {
 #[derive(Debug, Clone)]
 pub struct ResultsFile {
     path: PathBuf,
-    upgraded_rows: Option<usize>,
+    upgraded: Option<(HeaderVersion, usize)>,
 }
 
 /// What the first line of a results file says about it.
@@ -123,8 +131,8 @@ enum HeaderState {
     Empty,
     /// The file has [`HEADER`].
     Current,
-    /// The file has [`HEADER_V1`]: it is upgraded before anything is appended.
-    V1,
+    /// The file has an older header: it is upgraded before anything is appended.
+    Old(HeaderVersion),
 }
 
 /// How often a writer reopens a file that was replaced (upgraded) while it waited for the lock.
@@ -134,9 +142,12 @@ impl ResultsFile {
     /// Prepares `<dir>/<config>.csv` (see [`results_file_name`]), creating `dir` if needed.
     ///
     /// Fails early, before any training, if the file exists with another header. A file with
-    /// the previous header ([`HEADER_V1`]) is upgraded first: every row gets the new columns,
-    /// empty, in a copy that is synced and then renamed over the file, under the file's lock,
-    /// so a crash leaves either the old file or the new one, whole.
+    /// an older header ([`HeaderVersion::V1`], [`HeaderVersion::V2`]) is upgraded first: every
+    /// row's cells move to the columns of their names, and the added columns get what every
+    /// old row certainly had (`dataset` `mnist`, `hidden_units` 28) or stay empty where that
+    /// is not known (a version 1 file's `step`, `order`, `init_weights`); the new file is
+    /// written aside, synced and renamed over the old one under the old one's lock, so a crash
+    /// leaves either the old file or the new one, whole.
     pub fn open(dir: &Path, config: &str) -> Result<Self, WriteError> {
         let name = results_file_name(config)?;
         fs::create_dir_all(dir).map_err(|source| WriteError::CreateDir {
@@ -145,10 +156,10 @@ impl ResultsFile {
         })?;
         let mut results = ResultsFile {
             path: dir.join(name),
-            upgraded_rows: None,
+            upgraded: None,
         };
         if results.path.exists() {
-            results.upgraded_rows = results.lock_for_append()?.1;
+            results.upgraded = results.lock_for_append()?.1;
         }
         Ok(results)
     }
@@ -158,10 +169,24 @@ impl ResultsFile {
         &self.path
     }
 
+    /// The folder the file is in.
+    fn dir(&self) -> &Path {
+        match self.path.parent() {
+            Some(parent) if !parent.as_os_str().is_empty() => parent,
+            _ => Path::new("."),
+        }
+    }
+
     /// The number of rows [`ResultsFile::open`] carried over when it upgraded the file from
-    /// the previous header; `None` when it did not upgrade it.
+    /// an older header; `None` when it did not upgrade it.
     pub fn upgraded_rows(&self) -> Option<usize> {
-        self.upgraded_rows
+        self.upgraded.map(|(_, rows)| rows)
+    }
+
+    /// The header version [`ResultsFile::open`] upgraded the file from (its
+    /// [`HeaderVersion::added_since`] names the columns added); `None` when it did not.
+    pub fn upgraded_from(&self) -> Option<HeaderVersion> {
+        self.upgraded.map(|(version, _)| version)
     }
 
     /// Appends one row, writing the header first if the file is empty.
@@ -200,16 +225,18 @@ impl ResultsFile {
             });
         }
         if created {
-            sync_parent(&self.path);
+            // Best effort: the row itself is already synced; a lost directory entry after a
+            // power failure is the only thing this guards against.
+            replay_core::fs::sync_dir(self.dir());
         }
         Ok(())
     }
 
     /// Opens the file and takes its exclusive lock, reopening when another writer replaced it
-    /// meanwhile, and upgrading it when it has the previous header; returns the locked file
-    /// and, after an upgrade, the number of rows carried over. The lock is released when the
-    /// file is dropped.
-    fn lock_for_append(&self) -> Result<(File, Option<usize>), WriteError> {
+    /// meanwhile, and upgrading it when it has an older header; returns the locked file and,
+    /// after an upgrade, the version upgraded from and the number of rows carried over. The
+    /// lock is released when the file is dropped.
+    fn lock_for_append(&self) -> Result<(File, Option<(HeaderVersion, usize)>), WriteError> {
         let mut upgraded = None;
         for _ in 0..MAX_REOPENS {
             let file = self.open_file()?;
@@ -219,7 +246,9 @@ impl ResultsFile {
             }
             match self.header_state(&file)? {
                 HeaderState::Empty | HeaderState::Current => return Ok((file, upgraded)),
-                HeaderState::V1 => upgraded = Some(self.upgrade(&file)?),
+                HeaderState::Old(version) => {
+                    upgraded = Some((version, self.upgrade(&file, version)?));
+                }
             }
         }
         Err(self.io(
@@ -244,56 +273,29 @@ impl ResultsFile {
         }
     }
 
-    /// Rewrites a [`HEADER_V1`] file with [`HEADER`], every row given the new columns (empty);
-    /// lines that are not whole rows are kept as they are. Returns the rows carried over.
-    fn upgrade(&self, mut file: &File) -> Result<usize, WriteError> {
+    /// Rewrites a file of an older header `version` with [`HEADER`] ([`upgrade_file`]: every
+    /// row's cells in the columns of their names, the added columns filled with what the old
+    /// rows certainly had; other lines kept byte for byte). Returns the rows carried over.
+    fn upgrade(&self, mut file: &File, version: HeaderVersion) -> Result<usize, WriteError> {
         let mut old = Vec::new();
         file.seek(SeekFrom::Start(0))
             .and_then(|_| file.read_to_end(&mut old))
             .map_err(|source| self.io("read", source))?;
-        let mut new = HEADER.join(",").into_bytes();
-        new.push(b'\n');
-        let mut rows = 0;
-        for line in old.split_inclusive(|&b| b == b'\n').skip(1) {
-            let mut reader = csv::ReaderBuilder::new()
-                .has_headers(false)
-                .from_reader(line);
-            match reader.byte_records().next() {
-                Some(Ok(record)) if record.len() == HEADER_V1.len() && line.ends_with(b"\n") => {
-                    let mut writer = csv::WriterBuilder::new()
-                        .has_headers(false)
-                        .from_writer(Vec::new());
-                    let serialize = |source| WriteError::Serialize {
-                        path: self.path.clone(),
-                        source,
-                    };
-                    writer
-                        .write_byte_record(&upgrade_v1(record.iter()))
-                        .map_err(serialize)?;
-                    let bytes = writer
-                        .into_inner()
-                        .map_err(|e| serialize(csv::Error::from(e.into_error())))?;
-                    new.extend(bytes);
-                    rows += 1;
-                }
-                _ => new.extend_from_slice(line),
-            }
-        }
-        let name = self
-            .path
-            .file_name()
-            .map_or_else(|| "results".into(), |n| n.to_string_lossy().into_owned());
-        let aside = self
-            .path
-            .with_file_name(format!(".{name}.upgrade-{}", std::process::id()));
-        let written = fs::write(&aside, &new)
-            .and_then(|()| File::open(&aside)?.sync_all())
-            .and_then(|()| fs::rename(&aside, &self.path));
-        if let Err(source) = written {
-            let _ = fs::remove_file(&aside);
-            return Err(self.io("upgrade", source));
-        }
-        sync_parent(&self.path);
+        let (new, rows) = upgrade_file(&old, version).map_err(|source| WriteError::Serialize {
+            path: self.path.clone(),
+            source,
+        })?;
+        // Written aside, synced and renamed over the file (the old one stays whole until the
+        // rename); other writers wait for the old file's lock and then find it replaced.
+        let permissions = file
+            .metadata()
+            .map_err(|source| self.io("read", source))?
+            .permissions();
+        replay_core::fs::write_atomically(&self.path, &new)
+            .map_err(|source| self.io("upgrade", source))?;
+        // The temporary file was created readable by its owner only: give the new file the
+        // old one's permissions (best effort: the rows are safe either way).
+        let _ = fs::set_permissions(&self.path, permissions);
         Ok(rows)
     }
 
@@ -328,7 +330,7 @@ impl ResultsFile {
         }
     }
 
-    /// Compares the file's first line with [`HEADER`] and [`HEADER_V1`].
+    /// Compares the file's first line with every [`HeaderVersion`]'s header.
     fn header_state(&self, mut file: &File) -> Result<HeaderState, WriteError> {
         file.seek(SeekFrom::Start(0))
             .map_err(|source| self.io("read", source))?;
@@ -355,17 +357,19 @@ impl ResultsFile {
             return Ok(HeaderState::Empty);
         }
         let found = parse_header(&first_line);
-        if first_difference(&found, HEADER_V1).is_none() {
-            return Ok(HeaderState::V1);
-        }
-        match first_difference(&found, HEADER) {
-            None => Ok(HeaderState::Current),
-            Some((column, found, expected)) => Err(WriteError::HeaderMismatch {
-                path: self.path.clone(),
-                column,
-                found,
-                expected,
-            }),
+        match HeaderVersion::of(&found) {
+            Some(HeaderVersion::CURRENT) => Ok(HeaderState::Current),
+            Some(old) => Ok(HeaderState::Old(old)),
+            None => {
+                let (column, found, expected) =
+                    first_difference(&found, HEADER).unwrap_or((1, String::new(), String::new()));
+                Err(WriteError::HeaderMismatch {
+                    path: self.path.clone(),
+                    column,
+                    found,
+                    expected,
+                })
+            }
         }
     }
 
@@ -416,30 +420,13 @@ pub(crate) fn first_difference(
 /// How much of a file's first line is read to compare headers, in bytes.
 const MAX_HEADER_BYTES: usize = 64 * 1024;
 
-/// Makes a newly created file's directory entry durable (best effort, Unix only).
-fn sync_parent(path: &Path) {
-    #[cfg(unix)]
-    if let Some(parent) = path.parent()
-        && let Ok(dir) = File::open(if parent.as_os_str().is_empty() {
-            Path::new(".")
-        } else {
-            parent
-        })
-    {
-        // Best effort: the row itself is already synced; a lost directory entry after a power
-        // failure is the only thing this guards against.
-        let _ = dir.sync_all();
-    }
-    #[cfg(not(unix))]
-    let _ = path;
-}
-
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use crate::header::HEADER_V2;
     use crate::reader::read_results;
-    use crate::row::tests::sample_row;
+    use crate::testutil::{line_of, sample_row};
 
     fn lines(path: &Path) -> Vec<String> {
         fs::read_to_string(path)
@@ -511,67 +498,153 @@ mod tests {
         assert_eq!(fs::read_to_string(&path).unwrap(), other);
     }
 
-    /// `row` as a line of a file with the previous header.
-    fn v1_line(row: &ResultRow) -> String {
-        let mut writer = csv::WriterBuilder::new()
-            .has_headers(false)
-            .from_writer(Vec::new());
-        writer.serialize(row).unwrap();
-        let bytes = writer.into_inner().unwrap();
-        let record = csv::ReaderBuilder::new()
-            .has_headers(false)
-            .from_reader(&bytes[..])
+    /// Rows whose cells test the upgrade: quotes, commas, a line end inside a quoted cell,
+    /// empty optional cells, an interrupted epoch.
+    fn old_rows() -> Vec<ResultRow> {
+        let mut second = sample_row();
+        second.run_id = "1764312000-node_1-77-2".to_string();
+        second.price_source = "line one\nline \"two\", with a comma".to_string();
+        second.device = "cpu".to_string();
+        second.gpu_share = None;
+        second.test_loss = None;
+        second.test_accuracy = None;
+        second.cost_background = None;
+        second.status = crate::row::Status::Interrupted;
+        let mut third = sample_row();
+        third.run_id = "run-3".to_string();
+        third.host_cpu = "Intel® Xeon® Platinum".to_string();
+        vec![sample_row(), second, third]
+    }
+
+    /// The cells of each row of a CSV text, without the header.
+    fn records(bytes: &[u8]) -> Vec<csv::ByteRecord> {
+        csv::ReaderBuilder::new()
+            .flexible(true)
+            .from_reader(bytes)
             .byte_records()
-            .next()
-            .unwrap()
-            .unwrap();
-        let mut writer = csv::WriterBuilder::new()
-            .has_headers(false)
-            .from_writer(Vec::new());
-        let cells: Vec<&[u8]> = record.iter().collect();
-        writer
-            .write_record(cells[..5].iter().chain(&cells[8..]))
-            .unwrap();
-        String::from_utf8(writer.into_inner().unwrap()).unwrap()
+            .map(Result::unwrap)
+            .collect()
     }
 
     #[test]
-    fn a_file_with_the_previous_header_is_upgraded_whole_before_an_append() {
+    fn files_of_either_older_header_are_upgraded_whole_before_an_append() {
+        for version in [HeaderVersion::V1, HeaderVersion::V2] {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("g2.mig.csv");
+            let torn = "run-torn,2025-01-31T12:";
+            let mut text = format!("{}\n", version.columns().join(","));
+            for row in old_rows() {
+                text.push_str(&line_of(&row, version));
+            }
+            text.push_str(torn);
+            fs::write(&path, &text).unwrap();
+            // Read before the upgrade, from a copy elsewhere.
+            let copy = tempfile::tempdir().unwrap();
+            fs::write(copy.path().join("g2.mig.csv"), &text).unwrap();
+            let before = read_results(copy.path()).unwrap();
+            assert_eq!(before.rows.len(), 3, "{version:?}: {:?}", before.problems);
+
+            let results = ResultsFile::open(dir.path(), "g2.mig").unwrap();
+            assert_eq!(results.upgraded_rows(), Some(3), "{version:?}");
+            assert_eq!(results.upgraded_from(), Some(version));
+            let upgraded = fs::read(&path).unwrap();
+            // Every old cell is in the column of its name; the new columns are filled.
+            let (old, new) = (records(text.as_bytes()), records(&upgraded));
+            assert_eq!(new.len(), old.len(), "{version:?}");
+            for (old, new) in old.iter().zip(&new).take(3) {
+                assert_eq!(new.len(), HEADER.len());
+                for (i, column) in version.columns().iter().enumerate() {
+                    let at = HEADER.iter().position(|c| c == column).unwrap();
+                    assert_eq!(&new[at], &old[i], "{version:?} {column}");
+                }
+                let cell = |name: &str| &new[HEADER.iter().position(|c| *c == name).unwrap()];
+                assert_eq!(cell("dataset"), b"mnist");
+                assert_eq!(cell("hidden_units"), b"28");
+                if version == HeaderVersion::V1 {
+                    for unknown in ["step", "order", "init_weights"] {
+                        assert_eq!(cell(unknown), b"", "{unknown}");
+                    }
+                }
+            }
+            let upgraded = String::from_utf8(upgraded).unwrap();
+            assert!(upgraded.starts_with(&format!("{}\n", HEADER.join(","))));
+            assert!(
+                upgraded.ends_with(&format!("\n{torn}")),
+                "a line that is not a whole row is kept as it was"
+            );
+            // Reading the old file and the upgraded one gives the same rows and problems.
+            let after = read_results(dir.path()).unwrap();
+            assert_eq!(after.rows, before.rows, "{version:?}");
+            assert_eq!(
+                after.problems.len(),
+                1,
+                "the torn line: {:?}",
+                after.problems
+            );
+            assert_eq!(after.problems[0].line, before.problems[0].line);
+
+            let mut new = sample_row();
+            new.run_id = "run-new".to_string();
+            results.append(&new).unwrap();
+            let set = read_results(dir.path()).unwrap();
+            assert_eq!(set.rows.len(), 4);
+            assert_eq!(set.rows[3], new);
+            let names: Vec<_> = fs::read_dir(dir.path())
+                .unwrap()
+                .map(|e| e.unwrap().file_name())
+                .collect();
+            assert_eq!(names, ["g2.mig.csv"], "no file is left aside");
+            // Opening it again finds the current header: nothing more to upgrade.
+            let again = ResultsFile::open(dir.path(), "g2.mig").unwrap();
+            assert_eq!((again.upgraded_rows(), again.upgraded_from()), (None, None));
+        }
+    }
+
+    #[test]
+    fn writers_racing_to_an_old_file_upgrade_it_once_and_lose_no_row() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("g2.mig.csv");
-        let old = sample_row();
-        let torn = "run-torn,2025-01-31T12:";
-        let text = format!("{}\n{}{}", HEADER_V1.join(","), v1_line(&old), torn);
+        let mut text = format!("{}\n", HEADER_V2.join(","));
+        for row in old_rows() {
+            text.push_str(&line_of(&row, HeaderVersion::V2));
+        }
         fs::write(&path, &text).unwrap();
-
-        let results = ResultsFile::open(dir.path(), "g2.mig").unwrap();
-        assert_eq!(results.upgraded_rows(), Some(1));
-        let lines = lines(&path);
-        assert_eq!(lines[0], HEADER.join(","));
-        assert_eq!(
-            lines[2], torn,
-            "a line that is not a whole row is kept as it was"
-        );
-        let mut new = sample_row();
-        new.run_id = "run-2".to_string();
-        results.append(&new).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            fs::set_permissions(&path, fs::Permissions::from_mode(0o640)).unwrap();
+        }
+        let upgrades: Vec<Option<HeaderVersion>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..4)
+                .map(|writer| {
+                    let dir = dir.path();
+                    scope.spawn(move || {
+                        let results = ResultsFile::open(dir, "g2.mig").unwrap();
+                        let mut row = sample_row();
+                        row.run_id = format!("writer-{writer}");
+                        results.append(&row).unwrap();
+                        results.upgraded_from()
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        let upgraded: Vec<_> = upgrades.iter().flatten().collect();
+        assert_eq!(upgraded, [&HeaderVersion::V2], "{upgrades:?}");
         let set = read_results(dir.path()).unwrap();
-        let carried = ResultRow {
-            step: String::new(),
-            order: String::new(),
-            init_weights: String::new(),
-            ..old
-        };
-        assert_eq!(set.rows, vec![carried, new]);
-        assert_eq!(set.problems.len(), 1, "the torn line: {:?}", set.problems);
-        let names: Vec<_> = fs::read_dir(dir.path())
-            .unwrap()
-            .map(|e| e.unwrap().file_name())
-            .collect();
-        assert_eq!(names, ["g2.mig.csv"], "no file is left aside");
-        // Opening it again finds the current header: nothing more to upgrade.
-        let again = ResultsFile::open(dir.path(), "g2.mig").unwrap();
-        assert_eq!(again.upgraded_rows(), None);
+        assert!(set.problems.is_empty(), "{:?}", set.problems);
+        assert_eq!(set.rows.len(), 3 + 4);
+        assert_eq!(
+            fs::read_dir(dir.path()).unwrap().count(),
+            1,
+            "no file left aside"
+        );
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o640, "the old file's permissions are kept");
+        }
     }
 
     #[test]

@@ -1,11 +1,12 @@
-//! Lines for people at a terminal: the Keras-style progress line of a training epoch and the
-//! `%%time`-like summary of a finished one. Strings only; the runner decides where they go.
+//! Lines for people at a terminal: the Keras-style progress line of a training epoch, the
+//! `%%time`-like summary of a finished one, durations and the summary of repeated runs.
+//! Strings only: [`crate::terminal`] and the runner decide where they go.
 
 use std::time::Duration;
 
 use replay_core::Progress;
 
-use crate::row::ResultRow;
+use replay_store::ResultRow;
 
 /// Width of the progress bar, in characters (Keras' own).
 const BAR_WIDTH: usize = 30;
@@ -57,11 +58,21 @@ pub fn duration(seconds: f64) -> String {
 
 /// `3 runs: wall time median 1.20 s, min 1.10 s, max 1.31 s`, for more than one run.
 pub fn repeats_summary(walls: &[f64]) -> Option<String> {
-    let s = crate::Stats::of(walls).filter(|s| s.count > 1)?;
-    let (median, min, max) = (duration(s.median), duration(s.min), duration(s.max));
+    let mut sorted = walls.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let count = sorted.len();
+    if count < 2 {
+        return None;
+    }
+    // The middle value, or the mean of the two middle ones.
+    let median = (sorted[(count - 1) / 2] + sorted[count / 2]) / 2.0;
+    let (median, min, max) = (
+        duration(median),
+        duration(sorted[0]),
+        duration(sorted[count - 1]),
+    );
     Some(format!(
-        "{} runs: wall time median {median}, min {min}, max {max}",
-        s.count
+        "{count} runs: wall time median {median}, min {min}, max {max}"
     ))
 }
 
@@ -100,7 +111,7 @@ pub fn epoch_summary(row: &ResultRow, epochs: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::row::tests::sample_row;
+    use replay_store::testutil::sample_row;
 
     fn progress(samples: usize) -> Progress {
         Progress {
@@ -142,6 +153,10 @@ mod tests {
         assert_eq!(
             repeats_summary(&[2.0, 1.0, 4.0]).unwrap(),
             "3 runs: wall time median 2.00 s, min 1.00 s, max 4.00 s"
+        );
+        assert_eq!(
+            repeats_summary(&[4.0, 1.0, 2.0, 10.0]).unwrap(),
+            "4 runs: wall time median 3.00 s, min 1.00 s, max 10.00 s"
         );
     }
 
