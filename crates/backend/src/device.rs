@@ -263,7 +263,10 @@ mod tests {
     fn compute_units_come_from_the_cpu_driver_a_table_or_an_assumption() {
         let units = |name, lp| ComputeUnits::of_adapter(name, lp, 2);
         let lavapipe = units("llvmpipe (LLVM 15.0.6, 256 bits)", None);
-        assert_eq!((lavapipe.count, lavapipe.source), (2, UnitsSource::CpuDriverThreads));
+        assert_eq!(
+            (lavapipe.count, lavapipe.source),
+            (2, UnitsSource::CpuDriverThreads)
+        );
         assert_eq!(units("llvmpipe (LLVM 15.0.6, 256 bits)", Some(6)).count, 6);
         assert_eq!(units("NVIDIA H200", None).count, 132);
         assert_eq!(units("NVIDIA A100-SXM4-40GB", None).count, 108);

@@ -393,13 +393,13 @@ mod tests {
             );
         }
         assert_eq!(kind(Burn, Step::Autodiff, Wgpu, &study), StepKind::Dense);
-        // The GPU kernel takes the study's width; auto falls back, fused asked for is an error.
-        assert_eq!(kind(Burn, Step::Auto, Wgpu, &wide), StepKind::Dense);
-        let err = step_kind(Burn, Step::Fused, Wgpu, &wide).unwrap_err();
-        assert!(
-            err.to_string().contains("takes 28 hidden units, not 512"),
-            "{err}"
-        );
+        assert_eq!(kind(Burn, Step::Auto, Wgpu, &wide), StepKind::Fused);
+        let too_wide = Workload {
+            hidden_units: 4097,
+            ..wide
+        };
+        let err = step_kind(Burn, Step::Auto, Flex, &too_wide).unwrap_err();
+        assert!(err.to_string().contains("4097 hidden units"), "{err}");
     }
 
     #[test]

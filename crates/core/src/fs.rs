@@ -6,9 +6,10 @@ use std::path::Path;
 
 /// Writes `bytes` to `path` atomically: into a temporary file beside it (same directory, so
 /// the same filesystem), synced to disk, then renamed over `path` (tempfile's
-/// `NamedTempFile::persist`), then the directory synced. A crash, a full disk or an error at
-/// any point leaves `path` as it was (the old file, or none) and no temporary file behind.
-/// The directory must exist.
+/// `NamedTempFile::persist`), then the directory synced. An error at any point (a full disk,
+/// a failed rename) leaves `path` as it was and removes the temporary file; a crash (a kill, a
+/// power loss) leaves `path` either as it was or whole and new, and may leave the temporary
+/// `.partial-*` file behind. The directory must exist.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
     let dir = match path.parent() {
         Some(parent) if !parent.as_os_str().is_empty() => parent,

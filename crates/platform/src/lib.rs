@@ -500,7 +500,7 @@ source_date = "2023"
                 "threads = 2",
                 "step = \"jit\"",
                 "unknown training step 'jit' at g2mig.toml:13 (run.step); \
-                 expected one of: fused, autodiff",
+                 expected one of: auto, fused, autodiff",
             ),
             (
                 "backend = \"wgpu\"",

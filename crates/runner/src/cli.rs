@@ -159,9 +159,7 @@ fn whole_number_in(
     range: std::ops::RangeInclusive<usize>,
 ) -> impl clap::builder::TypedValueParser<Value = usize> {
     let (low, high) = (*range.start() as u64, *range.end() as u64);
-    clap::value_parser!(u64)
-        .range(low..=high)
-        .map(|n| usize::try_from(n).unwrap_or(usize::MAX))
+    clap::builder::RangedU64ValueParser::<usize>::new().range(low..=high)
 }
 
 /// A learning rate: a finite number above 0.

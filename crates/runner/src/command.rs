@@ -9,8 +9,7 @@ use replay_platform::{Config, config_files};
 use replay_report::{Report, StudyFigure, all_exporters, write_report};
 use replay_session::terminal::ProgressBar;
 use replay_session::{
-    Datasets, Plan, Session, Shard, Sweep, Weights, duration, plan_line, repeats_summary,
-    run_items,
+    Datasets, Plan, Session, Shard, Sweep, Weights, duration, plan_line, repeats_summary, run_items,
 };
 use replay_store::read_results;
 
@@ -144,8 +143,10 @@ fn sweep(args: &SweepArgs) -> Result<bool> {
     let Some(first) = items.first() else {
         bail!("nothing to run: no item of this sweep has its backend compiled in");
     };
-    let datasets: std::collections::BTreeSet<_> =
-        items.iter().map(|item| item.plan.settings.dataset).collect();
+    let datasets: std::collections::BTreeSet<_> = items
+        .iter()
+        .map(|item| item.plan.settings.dataset)
+        .collect();
     if datasets.len() > 1 && args.common.data_dir.is_some() {
         bail!(
             "--data-dir names one dataset's folder, and this sweep trains on {}; set \

@@ -31,11 +31,9 @@ use replay_core::{Control, EpochStats, Evaluation, Progress, ProgressSink};
 use replay_mnist::{Locator, Mnist, MnistError};
 use replay_model::{ModelError, Network, NetworkSpec, Samples};
 use replay_platform::{Config, ConfigError, Cost, Overrides, RunSettings};
-use replay_store::{EpochFacts, ResultRow, ResultsFile, RunFacts, WriteError};
+use replay_store::{EpochFacts, HeaderVersion, ResultRow, ResultsFile, RunFacts, WriteError};
 
-pub use sweep::{
-    Datasets, Shard, ShardError, Sweep, SweepItem, estimate, plan_line, run_items,
-};
+pub use sweep::{Datasets, Shard, ShardError, Sweep, SweepItem, estimate, plan_line, run_items};
 pub use text::{duration, repeats_summary};
 
 /// Why a session could not start or finish.
@@ -164,8 +162,8 @@ pub trait Observer: Send {
     fn note(&mut self, _text: &str) {}
     /// Item `position` (from 0) of the `of` items a sweep runs here starts.
     fn item_started(&mut self, _position: usize, _of: usize, _item: &SweepItem) {}
-    /// The results file was upgraded from an older header, carrying `rows` rows over.
-    fn results_upgraded(&mut self, _path: &Path, _rows: usize) {}
+    /// The results file was upgraded from the older header `from`, carrying `rows` rows over.
+    fn results_upgraded(&mut self, _path: &Path, _rows: usize, _from: HeaderVersion) {}
     /// Epoch `epoch` of `epochs` starts.
     fn epoch_started(&mut self, _epoch: usize, _epochs: usize) {}
     /// Training progressed (after every step or chunk of steps).
@@ -246,8 +244,8 @@ impl<'a> Session<'a> {
             observer.note(&note);
         }
         let results = ResultsFile::open(&plan.options.out, &plan.config.name)?;
-        if let Some(rows) = results.upgraded_rows() {
-            observer.results_upgraded(results.path(), rows);
+        if let (Some(rows), Some(from)) = (results.upgraded_rows(), results.upgraded_from()) {
+            observer.results_upgraded(results.path(), rows, from);
         }
         Ok(Self {
             plan,

@@ -8,7 +8,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use replay_core::Progress;
-use replay_store::ResultRow;
+use replay_store::{HeaderVersion, ResultRow};
 
 use crate::text::{epoch_summary, progress_line};
 use crate::{Observer, SweepItem};
@@ -66,11 +66,13 @@ impl Observer for ProgressBar {
         );
     }
 
-    fn results_upgraded(&mut self, path: &Path, rows: usize) {
+    fn results_upgraded(&mut self, path: &Path, rows: usize, from: HeaderVersion) {
         eprintln!(
-            "upgraded '{}' to the current columns (added step, order, init_weights; {rows} rows \
-             kept, their new cells empty)",
-            path.display()
+            "upgraded '{}' from header version {} (added {}; {rows} rows kept: dataset mnist and \
+             hidden_units 28 filled in, cells not known left empty)",
+            path.display(),
+            from.number(),
+            from.added_since().join(", ")
         );
     }
 

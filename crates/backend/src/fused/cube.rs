@@ -706,11 +706,8 @@ struct Layout {
 
 /// Whether the one-cube kernel takes steps of `batch` images through `hidden` units.
 fn chunk_fits(hidden: u32, batch: u32, shape: &Layout) -> bool {
-    let floats = 2 * PIXELS as u32
-        + shape.chunk_units * (hidden + 1)
-        + 3 * hidden
-        + 20 * hidden
-        + 40;
+    let floats =
+        2 * PIXELS as u32 + shape.chunk_units * (hidden + 1) + 3 * hidden + 20 * hidden + 40;
     hidden <= CHUNK_MAX_HIDDEN
         && batch.saturating_mul(hidden) <= CHUNK_MAX_WORK
         && (floats as usize) * 4 <= shape.shared_bytes
