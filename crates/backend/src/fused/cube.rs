@@ -535,7 +535,7 @@ fn forward_kernel(
 /// blocks of hidden units (`b1` and `w2`'s rows), and the last one the output biases and the
 /// step's scores (`losses[slot]`, `correct[slot]`).
 #[cube(launch_unchecked)]
-#[allow(clippy::too_many_arguments)]
+#[allow(clippy::too_many_arguments, clippy::manual_div_ceil)]
 fn update_kernel(
     w1: &mut [f32],
     b1: &mut [f32],
