@@ -212,21 +212,28 @@ pub struct SweepArgs {
     /// Shared run flags, applied to every configuration.
     #[command(flatten)]
     pub common: CommonArgs,
-    /// Run each configuration with each of these implementations (comma-separated).
-    #[arg(long, value_delimiter = ',', value_parser = NameParser::<Implementation>::new())]
+    /// Run each configuration with each of these implementations (comma-separated; not with
+    /// --implementation).
+    #[arg(long, value_delimiter = ',', conflicts_with = "implementation", value_parser = NameParser::<Implementation>::new())]
     pub implementations: Vec<Implementation>,
-    /// Run each configuration with each of these seeds (comma-separated).
-    #[arg(long, value_delimiter = ',', value_name = "N,...")]
+    /// Run each configuration with each of these seeds (comma-separated; not with --seed).
+    #[arg(
+        long,
+        value_delimiter = ',',
+        value_name = "N,...",
+        conflicts_with = "seed"
+    )]
     pub seeds: Vec<u64>,
-    /// Run each configuration on each of these datasets (comma-separated).
-    #[arg(long, value_delimiter = ',', value_parser = NameParser::<Dataset>::new())]
+    /// Run each configuration on each of these datasets (comma-separated; not with --dataset).
+    #[arg(long, value_delimiter = ',', conflicts_with = "dataset", value_parser = NameParser::<Dataset>::new())]
     pub datasets: Vec<Dataset>,
     /// Run each configuration with each of these hidden-layer widths, 1 to 4096
     /// (comma-separated).
     #[arg(long, value_delimiter = ',', value_name = "N,...", value_parser = hidden_units())]
     pub hidden_units: Vec<usize>,
-    /// Run each configuration with each of these batch sizes (comma-separated).
-    #[arg(long, value_delimiter = ',', value_name = "N,...", value_parser = batch_sizes())]
+    /// Run each configuration with each of these batch sizes (comma-separated; not with
+    /// --batch-size).
+    #[arg(long, value_delimiter = ',', value_name = "N,...", conflicts_with = "batch_size", value_parser = batch_sizes())]
     pub batch_sizes: Vec<usize>,
     /// Run each configuration, implementation and seed N times.
     #[arg(long, default_value_t = 1, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]

@@ -2,21 +2,21 @@
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicBool, Ordering};
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 use replay_platform::{Config, config_files};
 use replay_report::{Report, StudyFigure, all_exporters, write_report};
 use replay_session::terminal::ProgressBar;
 use replay_session::{
-    Datasets, Plan, Session, Shard, Sweep, Weights, duration, plan_line, repeats_summary, run_items,
+    Datasets, Plan, Session, Shard, StopRequest, StopSignal, Sweep, Weights, duration, plan_line,
+    repeats_summary, run_items,
 };
 use replay_store::read_results;
 
 use crate::cli::{Cli, Command, RunArgs, SweepArgs};
 
-/// Set by the Ctrl-C handler; a run stops after its current step.
-static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+/// Set by the Ctrl-C handler; a run stops after its current step, or before its first.
+static STOP: StopSignal = StopSignal::new();
 
 /// Runs the parsed command line.
 pub fn dispatch(cli: Cli) -> Result<ExitCode> {
@@ -38,15 +38,20 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
 }
 
 /// Installs the Ctrl-C (SIGINT/SIGTERM) handler: the first signal asks the run to stop
-/// cleanly after the current step, a second one exits at once.
+/// cleanly, after the current step when it is training (writing the partial epoch), before
+/// training when it has not started (writing nothing); a second one exits at once. Each says
+/// so in one line.
 fn install_interrupt_handler() {
-    let _ = ctrlc::set_handler(|| {
-        if INTERRUPTED.swap(true, Ordering::SeqCst) {
-            std::process::exit(130);
-        }
-        eprintln!(
-            "\ninterrupted: finishing the current step and saving the results (Ctrl-C again to quit now)"
-        );
+    let _ = ctrlc::set_handler(|| match STOP.request() {
+        StopRequest::Again => std::process::exit(130),
+        StopRequest::BeforeTraining => eprintln!(
+            "\ninterrupted before training started: stopping without writing a row (Ctrl-C \
+             again to quit now)"
+        ),
+        StopRequest::DuringTraining => eprintln!(
+            "\ninterrupted: finishing the current step and saving the results (Ctrl-C again to \
+             quit now)"
+        ),
     });
 }
 
@@ -57,16 +62,24 @@ fn run(args: &RunArgs) -> Result<bool> {
     };
     install_interrupt_handler();
     let plan = Plan::resolve(path, &args.overrides(), args.common.options())?;
-    let mut terminal = ProgressBar::new(!args.common.quiet);
-    let mnist = plan.load_dataset()?;
-    let session = Session::open_observed(&plan, &mnist, &mut terminal)?;
     let weights = Weights {
         init: args.init_weights.as_deref(),
         save: args.save_weights.as_deref(),
     };
+    weights.check(&plan).context("--save-weights")?;
+    let mut terminal = ProgressBar::new(!args.common.quiet);
+    let mnist = plan.load_dataset()?;
+    if STOP.is_requested() {
+        return Ok(false);
+    }
+    let session = Session::open_observed(&plan, &mnist, &mut terminal)?;
     let mut walls = Vec::new();
     for _ in 0..args.repeat {
-        let outcome = session.run(weights, &INTERRUPTED, &mut terminal)?;
+        let outcome = session.run(weights, &STOP, &mut terminal)?;
+        if !outcome.trained {
+            // The handler said so: nothing was trained or written.
+            return Ok(false);
+        }
         if outcome.interrupted {
             eprintln!(
                 "results so far are in '{}'",
@@ -120,6 +133,7 @@ fn check(paths: &[PathBuf]) -> Result<bool> {
 /// `runner sweep`: runs every item of the sweep (or of its shard) in turn; skips those whose
 /// backend is not compiled in.
 fn sweep(args: &SweepArgs) -> Result<bool> {
+    install_interrupt_handler();
     let shard = match args.shard {
         Some(shard) => Some(shard),
         None => Shard::from_slurm(|name| std::env::var(name).ok())?,
@@ -162,10 +176,9 @@ fn sweep(args: &SweepArgs) -> Result<bool> {
     let images = data.get(&first.plan)?.train.len();
     let earlier = read_results(&first.plan.options.out).unwrap_or_default();
     println!("{}", plan_line(&items, total, shard, &earlier, images));
-    install_interrupt_handler();
     let started = std::time::Instant::now();
     let mut terminal = ProgressBar::new(!args.common.quiet);
-    if !run_items(&items, &mut data, &INTERRUPTED, &mut terminal)? {
+    if !run_items(&items, &mut data, &STOP, &mut terminal)? {
         return Ok(false);
     }
     let out = first.plan.options.out.display();

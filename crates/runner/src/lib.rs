@@ -29,7 +29,11 @@ pub fn main() -> ExitCode {
             let lines: Vec<&str> = text
                 .lines()
                 .map(str::trim)
-                .filter(|l| !l.is_empty() && !l.starts_with("For more information"))
+                .filter(|l| {
+                    !l.is_empty()
+                        && !l.starts_with("For more information")
+                        && !l.starts_with("Usage:")
+                })
                 .collect();
             eprintln!("{}; see runner --help", lines.join(" "));
             return ExitCode::FAILURE;

@@ -689,3 +689,116 @@ fn the_shards_of_a_sweep_run_every_item_once_and_slurm_names_the_shard() {
         .code(1)
         .stderr(predicate::str::contains("invalid shard '3/3'"));
 }
+
+#[test]
+fn a_sweep_refuses_a_flag_together_with_its_plural_in_one_line() {
+    let pairs = [
+        (["--seed", "4"], ["--seeds", "1,2"]),
+        (
+            ["--implementation", "burn"],
+            ["--implementations", "burn,manual"],
+        ),
+        (
+            ["--dataset", "mnist"],
+            ["--datasets", "mnist,fashion-mnist"],
+        ),
+        (["--batch-size", "2"], ["--batch-sizes", "1,8"]),
+    ];
+    for (single, plural) in pairs {
+        let output = runner()
+            .arg("sweep")
+            .arg(config("c14.toml"))
+            .args(single)
+            .args(plural)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8(output.stderr).unwrap();
+        assert_eq!(
+            output.status.code(),
+            Some(1),
+            "{single:?} {plural:?}: {stderr}"
+        );
+        assert_eq!(stderr.trim_end().lines().count(), 1, "one line: {stderr}");
+        for flag in [single[0], plural[0]] {
+            assert!(stderr.contains(&format!("'{flag} ")), "{flag} in {stderr}");
+        }
+        assert!(stderr.contains("cannot be used with"), "{stderr}");
+    }
+}
+
+#[test]
+fn ctrl_c_before_training_starts_stops_there_writes_nothing_and_exits_130() {
+    use std::io::{BufRead, BufReader, Read};
+    let (data, out) = (synthetic_mnist(), tempfile::tempdir().unwrap());
+    // The results file exists and this test holds its lock: the run, once its dataset is
+    // loaded and its device open, waits for the lock before it trains.
+    let csv = out.path().join("c1.4.csv");
+    std::fs::write(&csv, format!("{}\n", HEADER.join(","))).unwrap();
+    let before = std::fs::read(&csv).unwrap();
+    let lock = std::fs::File::open(&csv).unwrap();
+    lock.lock().unwrap();
+    let mut child = replay(&config("c14.toml"), data.path(), out.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    // The vCPU line comes when the device is open, just before the results file is opened.
+    let mut line = String::new();
+    stdout.read_line(&mut line).unwrap();
+    assert!(line.contains("vCPU"), "{line}");
+    // SAFETY: kill(2) with our own child's pid and SIGINT has no memory effects.
+    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) };
+    let mut message = String::new();
+    while message.trim().is_empty() {
+        message.clear();
+        assert_ne!(stderr.read_line(&mut message).unwrap(), 0, "no message");
+    }
+    assert!(
+        message.starts_with("interrupted before training started"),
+        "{message}"
+    );
+    lock.unlock().unwrap();
+    let status = child.wait().unwrap();
+    let (mut more_out, mut more_err) = (String::new(), String::new());
+    stdout.read_to_string(&mut more_out).unwrap();
+    stderr.read_to_string(&mut more_err).unwrap();
+    assert_eq!(status.code(), Some(130), "{more_out}{more_err}");
+    assert_eq!(more_err, "", "the message is the only line on stderr");
+    assert!(
+        !more_out.contains("Wall time"),
+        "nothing trained: {more_out}"
+    );
+    assert_eq!(std::fs::read(&csv).unwrap(), before, "no row written");
+}
+
+#[test]
+fn saving_weights_into_a_missing_folder_fails_before_training() {
+    let (data, out) = (synthetic_mnist(), tempfile::tempdir().unwrap());
+    let weights = out.path().join("no-such-folder").join("mlp.safetensors");
+    let output = replay(&config("c14.toml"), data.path(), out.path())
+        .arg("--save-weights")
+        .arg(&weights)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert_eq!(stderr.trim_end().lines().count(), 1, "one line: {stderr}");
+    assert!(
+        stderr.starts_with("error: --save-weights: ")
+            && stderr.contains(&weights.display().to_string())
+            && stderr.contains("does not exist"),
+        "{stderr}"
+    );
+    assert!(!out.path().join("c1.4.csv").exists(), "nothing was trained");
+    let file = out.path().join("a-file");
+    std::fs::write(&file, "").unwrap();
+    replay(&config("c14.toml"), data.path(), out.path())
+        .arg("--save-weights")
+        .arg(file.join("mlp.safetensors"))
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("is not a folder"));
+    assert!(!out.path().join("c1.4.csv").exists(), "nothing was trained");
+}

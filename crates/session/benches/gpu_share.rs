@@ -13,11 +13,10 @@
 #![allow(clippy::unwrap_used, missing_docs)]
 
 use std::path::Path;
-use std::sync::atomic::AtomicBool;
 
 use replay_core::{GpuShare, ShareMethod, Step};
 use replay_platform::Overrides;
-use replay_session::{Options, Plan, Session, Silent, Weights};
+use replay_session::{Options, Plan, Session, Silent, StopSignal, Weights};
 
 fn main() {
     let mut args = std::env::args().skip(1).filter(|a| a != "--bench");
@@ -83,7 +82,7 @@ fn main() {
                 let plan = Plan::resolve(&config, &overrides, mnist_plan.options.clone()).unwrap();
                 let session = Session::open(&plan, &mnist).unwrap();
                 let outcome = session
-                    .run(Weights::default(), &AtomicBool::new(false), &mut Silent)
+                    .run(Weights::default(), &StopSignal::new(), &mut Silent)
                     .unwrap();
                 walls[case].push(outcome.wall_s);
             }

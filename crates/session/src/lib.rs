@@ -6,33 +6,35 @@
 //!
 //! ```no_run
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! use std::sync::atomic::AtomicBool;
-//! use replay_session::{Options, Plan, Session, Silent, Weights};
+//! use replay_session::{Options, Plan, Session, Silent, StopSignal, Weights};
 //!
 //! let plan = Plan::resolve("configs/c14.toml".as_ref(), &Default::default(), Options::default())?;
 //! let mnist = plan.load_dataset()?;
 //! let session = Session::open(&plan, &mnist)?;
-//! let outcome = session.run(Weights::default(), &AtomicBool::new(false), &mut Silent)?;
+//! let outcome = session.run(Weights::default(), &StopSignal::new(), &mut Silent)?;
 //! println!("{} s of training, rows in {}", outcome.wall_s, session.results().path().display());
 //! # Ok(())
 //! # }
 //! ```
 
+mod stop;
 mod sweep;
 pub mod terminal;
 mod text;
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Instant, SystemTime};
 
 use replay_backend::{BackendError, Emulation, EmulationSpec, EpochGuard, Usage, host};
-use replay_core::{Control, EpochStats, Evaluation, Progress, ProgressSink};
+use replay_core::{
+    Control, EpochStats, Evaluation, Implementation, Name, Progress, ProgressSink, StepKind,
+};
 use replay_mnist::{Locator, Mnist, MnistError};
 use replay_model::{ModelError, Network, NetworkSpec, Samples};
 use replay_platform::{Config, ConfigError, Cost, Overrides, RunSettings};
 use replay_store::{EpochFacts, HeaderVersion, ResultRow, ResultsFile, RunFacts, WriteError};
 
+pub use stop::{StopRequest, StopSignal};
 pub use sweep::{Datasets, Shard, ShardError, Sweep, SweepItem, estimate, plan_line, run_items};
 pub use text::{duration, repeats_summary};
 
@@ -64,6 +66,14 @@ pub enum SessionError {
         wanted: replay_core::Dataset,
         /// The dataset handed to the session.
         loaded: replay_core::Dataset,
+    },
+    /// The trained weights could not be saved where asked (checked before training).
+    #[error("cannot save the weights to '{}': {problem}", .path.display())]
+    SaveWeights {
+        /// Where the weights were to go.
+        path: PathBuf,
+        /// What stands in the way.
+        problem: String,
     },
     /// An epoch failed; its row is in the results, marked `failed`.
     #[error("{source} (the epoch's row is marked 'failed' in '{}')", .path.display())]
@@ -143,6 +153,22 @@ impl Plan {
         }
     }
 
+    /// The step the plan's runs take (`auto` resolved), as their rows' `step` column says it;
+    /// an error for a network no step trains.
+    pub fn step_kind(&self) -> Result<StepKind, BackendError> {
+        let s = &self.settings;
+        replay_backend::step_kind(s.implementation, s.step, s.backend, &s.workload())
+    }
+
+    /// The `backend` column of the plan's rows: the backend's name, or the manual rule's
+    /// ([`replay_backend::PLAIN_RUST`]), which uses no backend.
+    pub fn backend_column(&self) -> &'static str {
+        match self.settings.implementation {
+            Implementation::Burn => self.settings.backend.name(),
+            Implementation::Manual => replay_backend::PLAIN_RUST,
+        }
+    }
+
     /// Loads the plan's dataset (MNIST or Fashion-MNIST) as the runner finds it, applying
     /// the training-image limit.
     pub fn load_dataset(&self) -> Result<Mnist, SessionError> {
@@ -187,13 +213,75 @@ pub struct Weights<'a> {
     pub save: Option<&'a Path>,
 }
 
+impl Weights<'_> {
+    /// Checks, before anything is trained, that the trained weights can be saved as asked:
+    /// the plan trains the Burn MLP (the manual rule has no weights file), and the file's
+    /// folder exists and takes a new file (tried with a probe file, removed at once). Without
+    /// `save`, there is nothing to check.
+    pub fn check(&self, plan: &Plan) -> Result<(), SessionError> {
+        let Some(path) = self.save else {
+            return Ok(());
+        };
+        let problem = |problem: String| SessionError::SaveWeights {
+            path: path.to_path_buf(),
+            problem,
+        };
+        if plan.settings.implementation == Implementation::Manual {
+            return Err(problem(
+                "weights are saved for the Burn MLP only, and this run trains the manual rule"
+                    .to_string(),
+            ));
+        }
+        if path.is_dir() {
+            return Err(problem("that is a folder; name a file in it".to_string()));
+        }
+        let folder = match path.parent() {
+            Some(parent) if !parent.as_os_str().is_empty() => parent,
+            _ => Path::new("."),
+        };
+        if !folder.is_dir() {
+            let what = if folder.exists() {
+                "is not a folder"
+            } else {
+                "does not exist"
+            };
+            return Err(problem(format!("its folder '{}' {what}", folder.display())));
+        }
+        let nanos = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
+        let probe = folder.join(format!(
+            ".replay-write-check-{}-{nanos}",
+            std::process::id()
+        ));
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&probe)
+        {
+            Ok(file) => {
+                drop(file);
+                let _ = std::fs::remove_file(&probe);
+                Ok(())
+            }
+            Err(e) => Err(problem(format!(
+                "cannot write into '{}' ({e})",
+                folder.display()
+            ))),
+        }
+    }
+}
+
 /// How a run ended.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Outcome {
     /// Wall seconds of training, all epochs together (evaluation excluded).
     pub wall_s: f64,
-    /// True when the stop flag ended it early.
+    /// True when a stop request ended it early (or before it started).
     pub interrupted: bool,
+    /// False when a stop request came before training started: nothing was trained and no
+    /// row written.
+    pub trained: bool,
 }
 
 /// A plan ready to run: its emulated hardware opened, MNIST loaded, its results file checked.
@@ -266,11 +354,12 @@ impl<'a> Session<'a> {
     }
 
     /// Trains the plan's network once, appending a row per epoch; stops after the current
-    /// step when `stop` is set.
+    /// step when a stop is requested, and before the first one (writing nothing) when it was
+    /// requested before training started.
     pub fn run(
         &self,
         weights: Weights<'_>,
-        stop: &AtomicBool,
+        stop: &StopSignal,
         observer: &mut dyn Observer,
     ) -> Result<Outcome, SessionError> {
         let (train, test) = (samples(&self.mnist.train)?, samples(&self.mnist.test)?);
@@ -279,7 +368,16 @@ impl<'a> Session<'a> {
         let run = self.run_facts(weights.init)?;
         let mut bill = self.plan.config.pricing.bill(self.plan.options.background);
         let (pool, epochs) = (self.emulation.pool(), s.epochs as usize);
-        let mut outcome = Outcome::default();
+        let Some(_training) = stop.start_training() else {
+            return Ok(Outcome {
+                interrupted: true,
+                ..Outcome::default()
+            });
+        };
+        let mut outcome = Outcome {
+            trained: true,
+            ..Outcome::default()
+        };
         for epoch in 1..=epochs {
             observer.epoch_started(epoch, epochs);
             let mut sink = Sink {
@@ -386,7 +484,7 @@ impl<'a> Session<'a> {
 /// it makes every run's id unique, however many runs a sweep starts in one second.
 fn next_run() -> u64 {
     static RUNS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    RUNS.fetch_add(1, Ordering::Relaxed) + 1
+    RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1
 }
 
 /// A split as the training loops borrow it.
@@ -426,7 +524,7 @@ pub fn version() -> String {
 struct Sink<'a> {
     guard: EpochGuard<'a>,
     observer: &'a mut dyn Observer,
-    stop: &'a AtomicBool,
+    stop: &'a StopSignal,
     failure: Option<BackendError>,
 }
 
@@ -437,7 +535,7 @@ impl ProgressSink for Sink<'_> {
             return Control::Stop;
         }
         self.observer.progress(progress);
-        if self.stop.load(Ordering::Relaxed) {
+        if self.stop.is_requested() {
             Control::Stop
         } else {
             Control::Continue

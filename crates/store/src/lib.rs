@@ -35,6 +35,6 @@ pub mod testutil;
 mod writer;
 
 pub use header::{HEADER, HEADER_V1, HEADER_V2, HeaderVersion, OLD_DATASET, OLD_HIDDEN_UNITS};
-pub use reader::{Problem, ReadError, ResultsSet, read_results};
+pub use reader::{Problem, ReadError, ResultsSet, TimingKey, read_results};
 pub use row::{EpochFacts, ResultRow, RunFacts, Status};
 pub use writer::{ResultsFile, WriteError, results_file_name};

@@ -67,21 +67,47 @@ pub struct ResultsSet {
     pub files: Vec<PathBuf>,
 }
 
+/// What decides how long a row's images took: rows that share it were made the same way, and
+/// another run made that way will likely take as long ([`ResultsSet::seconds_per_image`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TimingKey<'a> {
+    /// [`ResultRow::config`].
+    pub config: &'a str,
+    /// [`ResultRow::implementation`].
+    pub implementation: &'a str,
+    /// [`ResultRow::backend`].
+    pub backend: &'a str,
+    /// [`ResultRow::step`]: the fused and autodiff steps differ 10 to 100 times.
+    pub step: &'a str,
+    /// [`ResultRow::dataset`].
+    pub dataset: &'a str,
+    /// [`ResultRow::hidden_units`].
+    pub hidden_units: u32,
+    /// [`ResultRow::batch_size`].
+    pub batch_size: u32,
+}
+
+impl TimingKey<'_> {
+    /// Whether `row` was made this way.
+    pub fn matches(&self, row: &ResultRow) -> bool {
+        row.config == self.config
+            && row.implementation == self.implementation
+            && row.backend == self.backend
+            && row.step == self.step
+            && row.dataset == self.dataset
+            && row.hidden_units == self.hidden_units
+            && row.batch_size == self.batch_size
+    }
+}
+
 impl ResultsSet {
-    /// The median seconds per training image of the `ok` rows of `config` and
-    /// `implementation` (on `backend`, for the Burn MLP): what another run of them may take.
-    pub fn seconds_per_image(
-        &self,
-        config: &str,
-        implementation: &str,
-        backend: &str,
-    ) -> Option<f64> {
+    /// The median seconds per training image of the `ok` rows made the way `key` says: what
+    /// another run made that way may take; `None` without such rows.
+    pub fn seconds_per_image(&self, key: &TimingKey<'_>) -> Option<f64> {
         let mut seconds: Vec<f64> = self
             .rows
             .iter()
-            .filter(|r| r.status == Status::Ok && r.samples_per_s > 0.0)
-            .filter(|r| r.config == config && r.implementation == implementation)
-            .filter(|r| implementation == "manual" || r.backend == backend)
+            .filter(|r| r.status == Status::Ok && r.samples_per_s > 0.0 && key.matches(r))
             .map(|r| 1.0 / r.samples_per_s)
             .collect();
         seconds.sort_by(f64::total_cmp);
@@ -495,7 +521,7 @@ mod tests {
     }
 
     #[test]
-    fn earlier_rows_tell_how_long_an_image_takes() {
+    fn earlier_rows_tell_how_long_an_image_takes_when_made_the_same_way() {
         let dir = tempfile::tempdir().unwrap();
         let results = ResultsFile::open(dir.path(), "g2.mig").unwrap();
         for (run, rate) in [("a", 1000.0), ("b", 2000.0), ("c", 4000.0)] {
@@ -506,13 +532,67 @@ mod tests {
             };
             results.append(&row).unwrap();
         }
+        // The same configuration at another step and another batch size: 20 and 50 times
+        // faster, and neither counts for the other.
+        for (run, step, batch_size, rate) in
+            [("d", "autodiff", 1, 50.0), ("e", "fused", 64, 100_000.0)]
+        {
+            let row = ResultRow {
+                run_id: run.to_string(),
+                step: step.to_string(),
+                batch_size,
+                samples_per_s: rate,
+                ..sample_row()
+            };
+            results.append(&row).unwrap();
+        }
         let set = read_results(dir.path()).unwrap();
-        assert_eq!(
-            set.seconds_per_image("g2.mig", "burn", "wgpu"),
-            Some(1.0 / 2000.0)
-        );
-        assert_eq!(set.seconds_per_image("g2.mig", "burn", "flex"), None);
-        assert_eq!(set.seconds_per_image("c1.4", "burn", "wgpu"), None);
+        let row = sample_row();
+        let key = TimingKey {
+            config: "g2.mig",
+            implementation: "burn",
+            backend: "wgpu",
+            step: "fused",
+            dataset: "mnist",
+            hidden_units: 28,
+            batch_size: 1,
+        };
+        assert!(key.matches(&row));
+        assert_eq!(set.seconds_per_image(&key), Some(1.0 / 2000.0));
+        let autodiff = TimingKey {
+            step: "autodiff",
+            ..key
+        };
+        assert_eq!(set.seconds_per_image(&autodiff), Some(1.0 / 50.0));
+        let batch = TimingKey {
+            batch_size: 64,
+            ..key
+        };
+        assert_eq!(set.seconds_per_image(&batch), Some(1.0 / 100_000.0));
+        for other in [
+            TimingKey {
+                backend: "flex",
+                ..key
+            },
+            TimingKey {
+                config: "c1.4",
+                ..key
+            },
+            TimingKey {
+                implementation: "manual",
+                ..key
+            },
+            TimingKey {
+                dataset: "fashion-mnist",
+                ..key
+            },
+            TimingKey {
+                hidden_units: 512,
+                ..key
+            },
+        ] {
+            assert_eq!(set.seconds_per_image(&other), None, "{other:?}");
+        }
     }
 
     #[test]
