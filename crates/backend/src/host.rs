@@ -182,6 +182,147 @@ pub fn pin_process(cores: &[usize]) -> Result<bool, PinError> {
     }
 }
 
+/// How the process was pinned for a configuration's vCPUs; its `Display` is the line a run
+/// prints (`4 vCPUs: pinned to host cores 0-3`).
+#[derive(Debug)]
+pub enum Pinning {
+    /// Every thread runs on these host cores, one per vCPU.
+    Pinned {
+        /// The cores, ascending.
+        cores: Vec<usize>,
+    },
+    /// The process may run on fewer cores than the configuration has vCPUs: it runs on all
+    /// of them.
+    TooFewCores {
+        /// The configuration's vCPUs.
+        vcpus: usize,
+        /// The cores the process may run on.
+        cores: usize,
+    },
+    /// This OS offers no way to pin threads (pinning is Linux-only).
+    Unsupported {
+        /// The configuration's vCPUs.
+        vcpus: usize,
+    },
+    /// The OS refused to pin: the run goes on, on the cores it was left on.
+    Failed {
+        /// The configuration's vCPUs.
+        vcpus: usize,
+        /// The cores asked for.
+        cores: Vec<usize>,
+        /// What failed.
+        error: PinError,
+        /// The cores the process runs on after the attempt (empty when the OS does not say).
+        running_on: Vec<usize>,
+    },
+}
+
+impl Pinning {
+    /// The cores the process is pinned to, when pinning succeeded.
+    pub fn cores(&self) -> Option<&[usize]> {
+        match self {
+            Pinning::Pinned { cores } => Some(cores),
+            _ => None,
+        }
+    }
+}
+
+impl std::fmt::Display for Pinning {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let plural =
+            |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+        let vcpus = |n: usize| plural(n, "vCPU", "vCPUs");
+        let cores_named = |cores: &[usize]| {
+            let word = if cores.len() == 1 { "core" } else { "cores" };
+            format!("host {word} {}", cores_text(cores))
+        };
+        match self {
+            Pinning::Pinned { cores } => {
+                write!(
+                    f,
+                    "{}: pinned to {}",
+                    vcpus(cores.len()),
+                    cores_named(cores)
+                )
+            }
+            Pinning::TooFewCores { vcpus: n, cores } => write!(
+                f,
+                "{}: not pinned, the host has {}",
+                vcpus(*n),
+                plural(*cores, "core", "cores")
+            ),
+            Pinning::Unsupported { vcpus: n } => write!(
+                f,
+                "{}: not pinned, this OS cannot pin threads to cores",
+                vcpus(*n)
+            ),
+            Pinning::Failed {
+                vcpus: n,
+                cores,
+                error,
+                running_on,
+            } => {
+                write!(
+                    f,
+                    "{}: NOT pinned, pinning to {} failed: {error}",
+                    vcpus(*n),
+                    cores_named(cores)
+                )?;
+                if running_on.is_empty() {
+                    Ok(())
+                } else {
+                    write!(f, "; running on {}", cores_named(running_on))
+                }
+            }
+        }
+    }
+}
+
+/// Pins the process to the first `vcpus` of the cores it could originally run on, where it
+/// has that many; otherwise (or when that fails) lets it run on all of them again, undoing an
+/// earlier, narrower pin of the same process.
+pub fn pin_vcpus(vcpus: usize) -> Pinning {
+    pin_vcpus_with(vcpus, original_cores(), pin_process)
+}
+
+/// [`pin_vcpus`] with the cores to choose from and the pinning function given.
+fn pin_vcpus_with(
+    vcpus: usize,
+    allowed: &[usize],
+    mut pin: impl FnMut(&[usize]) -> Result<bool, PinError>,
+) -> Pinning {
+    let Some(cores) = first_cores(allowed, vcpus) else {
+        return match pin(allowed) {
+            Ok(true) => Pinning::TooFewCores {
+                vcpus,
+                cores: allowed.len(),
+            },
+            Ok(false) => Pinning::Unsupported { vcpus },
+            Err(error) => Pinning::Failed {
+                vcpus,
+                cores: allowed.to_vec(),
+                error,
+                running_on: allowed_cores(),
+            },
+        };
+    };
+    match pin(&cores) {
+        Ok(true) => Pinning::Pinned { cores },
+        Ok(false) => Pinning::Unsupported { vcpus },
+        Err(error) => {
+            // Some threads may be pinned already: widen them again; if that fails too, the
+            // cores the process is left on say so.
+            let _ = pin(allowed);
+            Pinning::Failed {
+                vcpus,
+                cores,
+                error,
+                running_on: allowed_cores(),
+            }
+        }
+    }
+}
+
 /// Cores as a short list: `0-3`, `0,2,5`.
 pub fn cores_text(cores: &[usize]) -> String {
     let mut parts: Vec<String> = Vec::new();
@@ -347,6 +488,94 @@ mod tests {
         assert_eq!(cores_text(&[0, 2, 3, 7]), "0,2-3,7");
         assert_eq!(cores_text(&[5]), "5");
         assert_eq!(cores_text(&[]), "");
+    }
+
+    fn refused() -> PinError {
+        PinError::SetAffinity {
+            tid: 42,
+            cores: "0-3".to_string(),
+            source: std::io::Error::from_raw_os_error(1),
+        }
+    }
+
+    #[test]
+    fn enough_cores_are_pinned_and_the_line_names_them() {
+        let mut asked = Vec::new();
+        let pinning = pin_vcpus_with(4, &[0, 1, 2, 3, 4, 5], |cores| {
+            asked.push(cores.to_vec());
+            Ok(true)
+        });
+        assert_eq!(asked, vec![vec![0, 1, 2, 3]]);
+        assert_eq!(pinning.cores(), Some(&[0, 1, 2, 3][..]));
+        assert_eq!(pinning.to_string(), "4 vCPUs: pinned to host cores 0-3");
+        let one = pin_vcpus_with(1, &[3, 4], |_| Ok(true));
+        assert_eq!(one.to_string(), "1 vCPU: pinned to host core 3");
+    }
+
+    #[test]
+    fn too_few_cores_run_on_all_of_them_and_say_the_host_has_too_few() {
+        let mut asked = Vec::new();
+        let pinning = pin_vcpus_with(32, &[0, 1], |cores| {
+            asked.push(cores.to_vec());
+            Ok(true)
+        });
+        assert_eq!(
+            asked,
+            vec![vec![0, 1]],
+            "an earlier, narrower pin is undone"
+        );
+        assert_eq!(pinning.cores(), None);
+        assert_eq!(
+            pinning.to_string(),
+            "32 vCPUs: not pinned, the host has 2 cores"
+        );
+    }
+
+    #[test]
+    fn a_refused_pin_is_reported_with_the_error_and_the_cores_asked_for() {
+        let mut asked = Vec::new();
+        let pinning = pin_vcpus_with(4, &[0, 1, 2, 3, 4, 5], |cores| {
+            asked.push(cores.to_vec());
+            if cores.len() == 4 {
+                Err(refused())
+            } else {
+                Ok(true)
+            }
+        });
+        assert_eq!(
+            asked,
+            vec![vec![0, 1, 2, 3], vec![0, 1, 2, 3, 4, 5]],
+            "undone after"
+        );
+        assert_eq!(pinning.cores(), None);
+        let Pinning::Failed { cores, .. } = &pinning else {
+            panic!("{pinning:?}");
+        };
+        assert_eq!(cores, &[0, 1, 2, 3]);
+        let line = pinning.to_string();
+        assert!(
+            line.starts_with(
+                "4 vCPUs: NOT pinned, pinning to host cores 0-3 failed: sched_setaffinity of \
+                 thread 42 to cores 0-3: Operation not permitted"
+            ),
+            "{line}"
+        );
+        assert!(!line.contains("the host has"), "{line}");
+
+        // Undoing a narrower pin can fail too.
+        let pinning = pin_vcpus_with(8, &[0, 1], |_| Err(refused()));
+        let line = pinning.to_string();
+        assert!(line.starts_with("8 vCPUs: NOT pinned, pinning to host cores 0-1 failed"));
+    }
+
+    #[test]
+    fn an_os_without_pinning_says_so() {
+        let pinning = pin_vcpus_with(2, &[0, 1, 2], |_| Ok(false));
+        assert_eq!(pinning.cores(), None);
+        assert_eq!(
+            pinning.to_string(),
+            "2 vCPUs: not pinned, this OS cannot pin threads to cores"
+        );
     }
 
     #[test]
