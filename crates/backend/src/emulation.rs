@@ -1,15 +1,13 @@
 //! How a configuration's hardware is imitated for one run: which device and step, how many
 //! threads, and how the GPU share is enforced; decided once, recorded in the results.
 
-use std::sync::OnceLock;
-
 use replay_core::{
     BackendKind, GpuShare, Implementation, Name, ShareMethod, Step, StepKind, Workload,
 };
 
 use crate::Device;
 use crate::device::{BackendError, ComputeUnits, DeviceFacts, UnitsSource, open};
-use crate::host;
+use crate::host::{self, Pinning};
 use crate::threads::ThreadPool;
 use crate::throttle::{MemoryCap, Throttle};
 
@@ -106,29 +104,18 @@ pub struct Emulation {
     gpu_share: Option<GpuShare>,
     enforcement: Enforcement,
     memory_cap: Option<MemoryCap>,
-    pinned: Option<Vec<usize>>,
-}
-
-/// The cores this process could run on before any emulation pinned it.
-fn original_cores() -> &'static [usize] {
-    static CORES: OnceLock<Vec<usize>> = OnceLock::new();
-    CORES.get_or_init(host::allowed_cores)
+    pinning: Pinning,
 }
 
 impl Emulation {
     /// Pins the process to as many host cores as the configuration has vCPUs (where the host
-    /// has that many), then opens the device (the Burn MLP only; its driver's threads are
-    /// pinned too) and the thread pool. A step that runs on one CPU thread (the hand-written
-    /// rule, the fused step on a CPU backend) gets a pool of one, so that the results say what
-    /// was used.
+    /// has that many; a refused pin is reported by [`Emulation::pinning`], not an error), then
+    /// opens the device (the Burn MLP only; its driver's threads are pinned too) and the thread
+    /// pool. A step that runs on one CPU thread (the hand-written rule, the fused step on a CPU
+    /// backend) gets a pool of one, so that the results say what was used.
     pub fn open(spec: &EmulationSpec) -> Result<Self, BackendError> {
         let step = step_kind(spec.implementation, spec.step, spec.backend, &spec.workload)?;
-        let pinned = host::first_cores(original_cores(), spec.threads)
-            .filter(|cores| host::pin_process(cores).is_ok_and(|pinned| pinned));
-        if pinned.is_none() {
-            // Fewer cores than vCPUs: run on all of them (undoing an earlier, narrower pin).
-            let _ = host::pin_process(original_cores());
-        }
+        let pinning = host::pin_vcpus(spec.threads);
         let device = match spec.implementation {
             Implementation::Burn => Some(open(spec.backend)?),
             Implementation::Manual => None,
@@ -191,13 +178,19 @@ impl Emulation {
             gpu_share: spec.gpu_share,
             enforcement,
             memory_cap,
-            pinned,
+            pinning,
         })
     }
 
-    /// The host cores the process is pinned to, if the host had as many as asked for.
+    /// The host cores the process is pinned to, if the host had as many as asked for and
+    /// pinning succeeded.
     pub fn pinned_cores(&self) -> Option<&[usize]> {
-        self.pinned.as_deref()
+        self.pinning.cores()
+    }
+
+    /// How the process was pinned: to which cores, or why not (too few cores, or the error).
+    pub fn pinning(&self) -> &Pinning {
+        &self.pinning
     }
 
     /// What a person should know about how the share is emulated, in one line, if anything.

@@ -313,21 +313,9 @@ impl<'a> Session<'a> {
             });
         }
         let emulation = Emulation::open(&plan.emulation())?;
-        let vcpus = plan.settings.threads;
-        let plural =
-            |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
-        let cpus = plural(vcpus, "vCPU", "vCPUs");
-        observer.note(&match emulation.pinned_cores() {
-            Some(cores) => format!(
-                "{cpus}: pinned to host {} {}",
-                if cores.len() == 1 { "core" } else { "cores" },
-                replay_backend::host::cores_text(cores)
-            ),
-            None => {
-                let host = plural(replay_backend::host::host_cores(), "core", "cores");
-                format!("{cpus}: not pinned, the host has {host}")
-            }
-        });
+        // `4 vCPUs: pinned to host cores 0-3`, `32 vCPUs: not pinned, the host has 2 cores`,
+        // or the error of a refused pin and the cores asked for.
+        observer.note(&emulation.pinning().to_string());
         if let Some(note) = emulation.note() {
             observer.note(&note);
         }
