@@ -9,7 +9,7 @@ use crate::Device;
 use crate::device::{BackendError, ComputeUnits, DeviceFacts, UnitsSource, open};
 use crate::host::{self, Pinning};
 use crate::threads::ThreadPool;
-use crate::throttle::{MemoryCap, Throttle};
+use crate::throttle::{Clock, MemoryCap, QUANTUM, SystemClock, Throttle};
 
 /// The `backend` column of the hand-written rule, which uses no Burn backend.
 pub const PLAIN_RUST: &str = "plain-rust";
@@ -110,9 +110,10 @@ pub struct Emulation {
 impl Emulation {
     /// Pins the process to as many host cores as the configuration has vCPUs (where the host
     /// has that many; a refused pin is reported by [`Emulation::pinning`], not an error), then
-    /// opens the device (the Burn MLP only; its driver's threads are pinned too) and the thread
-    /// pool. A step that runs on one CPU thread (the hand-written rule, the fused step on a CPU
-    /// backend) gets a pool of one, so that the results say what was used.
+    /// opens the device (the Burn MLP only; its driver's threads are
+    /// pinned too) and the thread pool. A step that runs on one CPU thread (the hand-written
+    /// rule, the fused step on a CPU backend) gets a pool of one, so that the results say what
+    /// was used.
     pub fn open(spec: &EmulationSpec) -> Result<Self, BackendError> {
         let step = step_kind(spec.implementation, spec.step, spec.backend, &spec.workload)?;
         let pinning = host::pin_vcpus(spec.threads);
@@ -253,12 +254,22 @@ impl Emulation {
     /// device's N compute units; `N assumed` where the device is in no table), `none (spatial
     /// share not enforceable on the autodiff step)`, each with `+ memory cap` where the
     /// device's memory is known; `none (runs on the CPU)` for a share the run cannot use, or
-    /// `none`.
+    /// `none`. An epoch's row has [`EpochGuard::throttle_method`] instead, which adds the busy
+    /// fraction a time slice measured where it missed the share.
     pub fn throttle_method(&self) -> String {
+        self.throttle_method_with(None)
+    }
+
+    /// [`Emulation::throttle_method`], with `time-slice (busy 0.43)` for a time slice whose
+    /// measured busy fraction `missed` the share.
+    fn throttle_method_with(&self, missed: Option<f64>) -> String {
         let method = match self.enforcement {
             Enforcement::Unneeded => return "none".to_string(),
             Enforcement::OnTheCpu => return "none (runs on the CPU)".to_string(),
-            Enforcement::TimeSlice => ShareMethod::TimeSlice.name().to_string(),
+            Enforcement::TimeSlice => match missed {
+                Some(fraction) => format!("{} (busy {fraction:.2})", ShareMethod::TimeSlice.name()),
+                None => ShareMethod::TimeSlice.name().to_string(),
+            },
             Enforcement::Spatial { cubes, units } => {
                 let assumed = if units.source == UnitsSource::Assumed {
                     ", assumed"
@@ -277,14 +288,21 @@ impl Emulation {
         }
     }
 
-    /// A fresh guard for one epoch: call [`EpochGuard::after_steps`] after every step or chunk.
+    /// A fresh guard for one epoch: call [`EpochGuard::start`] right before the first step,
+    /// [`EpochGuard::after_steps`] after every step or chunk, and [`EpochGuard::finish`] right
+    /// after the last.
     pub fn epoch_guard(&self) -> EpochGuard<'_> {
+        self.epoch_guard_on(SystemClock)
+    }
+
+    /// [`Emulation::epoch_guard`] with the time slice on `clock`.
+    fn epoch_guard_on<C: Clock>(&self, clock: C) -> EpochGuard<'_, C> {
         EpochGuard {
-            device: self.device(),
+            emulation: self,
             throttle: (self.enforcement == Enforcement::TimeSlice)
                 .then_some(self.gpu_share)
                 .flatten()
-                .map(Throttle::new),
+                .map(|share| Throttle::with_clock(share, clock).with_quantum(QUANTUM)),
             memory_cap: self.memory_cap,
             next_check: 1,
         }
@@ -293,24 +311,25 @@ impl Emulation {
 
 /// Enforces an [`Emulation`]'s GPU share during one epoch.
 #[derive(Debug)]
-pub struct EpochGuard<'a> {
-    device: Option<&'a Device>,
-    throttle: Option<Throttle>,
+pub struct EpochGuard<'a, C: Clock = SystemClock> {
+    emulation: &'a Emulation,
+    throttle: Option<Throttle<C>>,
     memory_cap: Option<MemoryCap>,
     next_check: usize,
 }
 
-impl EpochGuard<'_> {
-    /// After the epoch's steps up to `step` (counted from 1): synchronises the device and idles
-    /// for the throttle, and checks the device's memory against the cap every 256 steps.
+impl<C: Clock> EpochGuard<'_, C> {
+    /// After the epoch's steps up to `step` (counted from 1): for a time slice, once a slice's
+    /// busy time has passed, synchronises the device and idles; every 256 steps, checks the
+    /// device's memory against the cap.
     pub fn after_steps(&mut self, step: usize) -> Result<(), BackendError> {
-        let Some(device) = self.device else {
+        let Some(device) = self.emulation.device() else {
             return Ok(());
         };
-        if let Some(throttle) = self.throttle.as_mut() {
-            device
-                .sync()
-                .map_err(|e| BackendError::Device(e.to_string()))?;
+        if let Some(throttle) = self.throttle.as_mut()
+            && throttle.due()
+        {
+            sync(device)?;
             throttle.after_step();
         }
         if let Some(cap) = &self.memory_cap
@@ -332,13 +351,38 @@ impl EpochGuard<'_> {
         }
     }
 
-    /// Idles for whatever the time slice still owes (call right after the last step, so that
-    /// the epoch's wall time holds it).
-    pub fn finish(&mut self) {
-        if let Some(throttle) = self.throttle.as_mut() {
+    /// Waits for the device to finish the epoch's work and idles for whatever the time slice
+    /// still owes (call right after the last step, so that the epoch's wall time holds it).
+    pub fn finish(&mut self) -> Result<(), BackendError> {
+        if let (Some(throttle), Some(device)) = (self.throttle.as_mut(), self.emulation.device()) {
+            sync(device)?;
             throttle.finish();
         }
+        Ok(())
     }
+
+    /// The `throttle_method` of the epoch's row: the emulation's
+    /// ([`Emulation::throttle_method`]), where a time slice whose measured busy fraction
+    /// missed the share by more than [`TOLERANCE`](crate::throttle::TOLERANCE) says so:
+    /// `time-slice (busy 0.43)`, the device busy 43 % of the epoch's wall time where 50 % was
+    /// asked. Call after [`EpochGuard::finish`].
+    pub fn throttle_method(&self) -> String {
+        self.emulation
+            .throttle_method_with(self.throttle.as_ref().and_then(Throttle::missed))
+    }
+
+    /// The share of the epoch's wall time the device was busy, for a time slice (after
+    /// [`EpochGuard::finish`]; `None` without a time slice).
+    pub fn busy_fraction(&self) -> Option<f64> {
+        self.throttle.as_ref().and_then(Throttle::busy_fraction)
+    }
+}
+
+/// Waits for the device's queued work.
+fn sync(device: &Device) -> Result<(), BackendError> {
+    device
+        .sync()
+        .map_err(|e| BackendError::Device(e.to_string()))
 }
 
 #[cfg(test)]
@@ -458,6 +502,53 @@ mod tests {
         );
         s.gpu_share = Some(GpuShare::WHOLE);
         assert_eq!(Emulation::open(&s).unwrap().throttle_method(), "none");
+    }
+
+    #[test]
+    fn a_time_slice_row_says_by_how_much_it_missed_the_share() {
+        use crate::throttle::fake::SharedClock;
+        use std::time::Duration;
+
+        let mut s = spec(Implementation::Burn, BackendKind::Wgpu);
+        s.threads = 1;
+        s.gpu_share = Some(GpuShare::new(0.5).unwrap());
+        s.gpu_share_method = ShareMethod::TimeSlice;
+        let emulation = match Emulation::open(&s) {
+            Err(BackendError::NotCompiled { .. }) => {
+                assert!(!crate::is_compiled(BackendKind::Wgpu));
+                let _ = std::io::Write::write_all(
+                    &mut std::io::stderr(),
+                    b"skipped a_time_slice_row_says_by_how_much_it_missed_the_share: needs wgpu\n",
+                );
+                return;
+            }
+            other => other.unwrap(),
+        };
+        // Half a second of 3.5 ms steps; every idle period lasts `oversleep` longer than asked.
+        let epoch = |oversleep: Duration| {
+            let clock = SharedClock::with_oversleep(oversleep);
+            let mut guard = emulation.epoch_guard_on(clock.clone());
+            guard.start();
+            for step in 1..=143 {
+                clock.advance(Duration::from_micros(3500));
+                guard.after_steps(step).unwrap();
+            }
+            guard.finish().unwrap();
+            (guard.throttle_method(), guard.busy_fraction().unwrap())
+        };
+        let (method, fraction) = epoch(Duration::ZERO);
+        assert!((fraction - 0.5).abs() < 1e-6, "{fraction}");
+        assert!(
+            method.starts_with("time-slice") && !method.contains("busy"),
+            "{method}"
+        );
+        assert_eq!(method, emulation.throttle_method());
+        let (method, fraction) = epoch(Duration::from_secs(1));
+        assert!(fraction < 0.5 / 1.15, "{fraction}");
+        assert!(
+            method.starts_with(&format!("time-slice (busy {fraction:.2})")),
+            "{method}"
+        );
     }
 
     #[cfg(feature = "flex")]

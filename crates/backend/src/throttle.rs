@@ -119,10 +119,22 @@ impl<C: Clock> Throttle<C> {
         self.share
     }
 
-    /// Restarts the busy-time measurement now (call before the first step when set-up work
-    /// happened since the throttle was made).
+    /// Restarts the measurement now (call before the first step when set-up work happened
+    /// since the throttle was made): no busy or idle time so far.
     pub fn start(&mut self) {
         self.busy_since = self.clock.now();
+        self.busy = Duration::ZERO;
+        self.idle = Duration::ZERO;
+        self.ideal_idle = Duration::ZERO;
+    }
+
+    /// Whether a slice's busy time ([`Throttle::with_quantum`]) has passed since the last
+    /// idle period: only then need the caller synchronise the device and call
+    /// [`Throttle::after_step`]. Synchronising after every step would stall the device's queue
+    /// (the next step's work could no longer be queued while the last one runs), which made
+    /// each step slower than unthrottled and a share of 1/2 take 2.6x the unthrottled time.
+    pub fn due(&mut self) -> bool {
+        self.clock.now().saturating_duration_since(self.busy_since) >= self.quantum
     }
 
     /// Ends a step: the time since the last idle period is the step's busy time `t`, which
@@ -179,7 +191,27 @@ impl<C: Clock> Throttle<C> {
     pub fn idle(&self) -> Duration {
         self.idle
     }
+
+    /// The share of the time measured so far that the device was busy, busy / (busy + idle)
+    /// (`None` before any time was measured); about f once [`Throttle::finish`] has run.
+    pub fn busy_fraction(&self) -> Option<f64> {
+        let total = (self.busy + self.idle).as_secs_f64();
+        (total > 0.0).then(|| self.busy.as_secs_f64() / total)
+    }
+
+    /// The measured busy fraction when it misses the share by more than [`TOLERANCE`]: when
+    /// the run took less than 1/f x (1 - TOLERANCE) or more than 1/f x (1 + TOLERANCE) of its
+    /// busy time. `None` when it held (or nothing was measured).
+    pub fn missed(&self) -> Option<f64> {
+        let fraction = self.busy_fraction()?;
+        let slowdown_per_share = self.share.get() / fraction;
+        ((slowdown_per_share - 1.0).abs() > TOLERANCE).then_some(fraction)
+    }
 }
+
+/// How far a time-sliced run's wall time may stray from 1/f times its busy time before its
+/// row says so: a share of 1/2 holds between 1.7x and 2.3x.
+pub const TOLERANCE: f64 = 0.15;
 
 /// A cap on the device memory a run may hold: the share f times the device's memory.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -214,6 +246,67 @@ impl MemoryCap {
             share: self.share.get(),
             device_mib: self.device_bytes as f64 / MIB,
         })
+    }
+}
+
+/// A fake clock for the tests of this module and of the epoch guard.
+#[cfg(test)]
+pub(crate) mod fake {
+    use std::cell::RefCell;
+    use std::rc::Rc;
+    use std::time::{Duration, Instant};
+
+    use super::Clock;
+
+    /// A clock that moves only when a test advances it or a throttle sleeps on it (by the
+    /// sleep plus an oversleep), shared between the test and the throttle it drives.
+    #[derive(Debug, Clone)]
+    pub(crate) struct SharedClock(Rc<RefCell<State>>);
+
+    #[derive(Debug)]
+    struct State {
+        now: Instant,
+        oversleep: Duration,
+        sleeps: Vec<Duration>,
+    }
+
+    impl SharedClock {
+        /// A clock whose sleeps last `oversleep` longer than asked.
+        pub(crate) fn with_oversleep(oversleep: Duration) -> Self {
+            Self(Rc::new(RefCell::new(State {
+                now: Instant::now(),
+                oversleep,
+                sleeps: Vec::new(),
+            })))
+        }
+
+        /// Moves the clock on by `duration` (a step's busy time).
+        pub(crate) fn advance(&self, duration: Duration) {
+            self.0.borrow_mut().now += duration;
+        }
+
+        /// The clock's time.
+        pub(crate) fn time(&self) -> Instant {
+            self.0.borrow().now
+        }
+
+        /// The sleeps asked of the clock so far.
+        pub(crate) fn sleeps(&self) -> Vec<Duration> {
+            self.0.borrow().sleeps.clone()
+        }
+    }
+
+    impl Clock for SharedClock {
+        fn now(&mut self) -> Instant {
+            self.time()
+        }
+
+        fn sleep(&mut self, duration: Duration) {
+            let mut state = self.0.borrow_mut();
+            state.sleeps.push(duration);
+            let oversleep = state.oversleep;
+            state.now += duration + oversleep;
+        }
     }
 }
 
@@ -338,6 +431,89 @@ mod tests {
         let mut t = throttle(0.5).with_quantum(Duration::from_secs(1));
         t.clock.now += Duration::from_millis(2);
         assert_eq!(t.finish(), Duration::from_millis(2));
+    }
+
+    /// Trains `steps` steps of `step` busy time each on `clock` the way the epoch guard does:
+    /// the throttle is asked after every step and synchronised and consulted once a slice's
+    /// busy time has passed; `finish` at the end. Returns the wall time and the number of
+    /// synchronisations.
+    fn epoch(
+        throttle: &mut Throttle<fake::SharedClock>,
+        clock: &fake::SharedClock,
+        steps: usize,
+        step: Duration,
+    ) -> (Duration, usize) {
+        let begin = clock.time();
+        throttle.start();
+        let mut syncs = 0;
+        for _ in 0..steps {
+            clock.advance(step);
+            if throttle.due() {
+                syncs += 1;
+                throttle.after_step();
+            }
+        }
+        throttle.finish();
+        (clock.time() - begin, syncs + 1)
+    }
+
+    #[test]
+    fn short_runs_of_either_step_hold_the_share_syncing_once_a_slice() {
+        // Half a second of autodiff-like steps (3.5 ms), a fused-like chunk of 0.6 s, and a run
+        // shorter than one slice, at 1/2 and 1/8.
+        for (steps, step) in [
+            (143, Duration::from_micros(3500)),
+            (1, Duration::from_millis(600)),
+            (10, Duration::from_millis(3)),
+        ] {
+            for f in [0.5, 0.125] {
+                let clock = fake::SharedClock::with_oversleep(Duration::ZERO);
+                let mut t = Throttle::with_clock(share(f), clock.clone()).with_quantum(QUANTUM);
+                let (wall, syncs) = epoch(&mut t, &clock, steps, step);
+                let busy = step * steps as u32;
+                assert_eq!(t.busy(), busy);
+                let slowdown = wall.as_secs_f64() / busy.as_secs_f64();
+                assert!(
+                    (slowdown * f - 1.0).abs() < 1e-6,
+                    "{steps} x {step:?} at {f}: {slowdown}x"
+                );
+                assert_eq!(t.missed(), None);
+                assert!((t.busy_fraction().unwrap() - f).abs() < 1e-6);
+                // One synchronisation a slice (100 ms), not one a step.
+                let slices = busy.as_secs_f64() / QUANTUM.as_secs_f64();
+                assert!(
+                    syncs as f64 <= slices + 2.0,
+                    "{syncs} syncs for {slices} slices"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_run_that_missed_its_share_reports_the_busy_fraction() {
+        // Every sleep lasts a second longer than asked (a loaded machine): more than the run has
+        // idle time left to pay it back with.
+        let clock = fake::SharedClock::with_oversleep(Duration::from_secs(1));
+        let mut t = Throttle::with_clock(share(0.5), clock.clone()).with_quantum(QUANTUM);
+        let (wall, _) = epoch(&mut t, &clock, 143, Duration::from_micros(3500));
+        let fraction = t.missed().unwrap();
+        let busy = Duration::from_micros(3500 * 143);
+        assert!((fraction - busy.as_secs_f64() / wall.as_secs_f64()).abs() < 1e-9);
+        assert!(fraction < 0.5 / (1.0 + TOLERANCE), "{fraction}");
+        assert!(!clock.sleeps().is_empty());
+
+        // 20 ms more per sleep: 1.08x the share's time, within the tolerance.
+        let clock = fake::SharedClock::with_oversleep(Duration::from_millis(20));
+        let mut t = Throttle::with_clock(share(0.5), clock.clone()).with_quantum(QUANTUM);
+        epoch(&mut t, &clock, 143, Duration::from_micros(3500));
+        assert_eq!(t.missed(), None, "{:?}", t.busy_fraction());
+        assert!(t.busy_fraction().unwrap() < 0.5);
+    }
+
+    #[test]
+    fn nothing_measured_is_no_fraction_and_no_miss() {
+        let t = throttle(0.5);
+        assert_eq!((t.busy_fraction(), t.missed()), (None, None));
     }
 
     #[test]

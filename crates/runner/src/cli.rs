@@ -33,7 +33,7 @@ pub enum Command {
         configs: Vec<PathBuf>,
     },
     /// Run several configurations one after another (all of configs/ by default).
-    Sweep(SweepArgs),
+    Sweep(Box<SweepArgs>),
     /// Turn result CSVs into report.md, SVG charts, and CSV and JSON tables.
     Report {
         /// The folder of result CSVs.

@@ -353,7 +353,7 @@ impl<'a> Session<'a> {
         let (train, test) = (samples(&self.mnist.train)?, samples(&self.mnist.test)?);
         let s = &self.plan.settings;
         let mut network = self.network(weights.init)?;
-        let run = self.run_facts(weights.init)?;
+        let mut run = self.run_facts(weights.init)?;
         let mut bill = self.plan.config.pricing.bill(self.plan.options.background);
         let (pool, epochs) = (self.emulation.pool(), s.epochs as usize);
         let Some(_training) = stop.start_training() else {
@@ -377,8 +377,12 @@ impl<'a> Session<'a> {
             sink.guard.start();
             let (before, clock) = (Usage::now(), Instant::now());
             let stats = pool.install(|| network.train_epoch(train, s.order, epoch, &mut sink))?;
-            sink.guard.finish();
+            if let Err(e) = sink.guard.finish() {
+                sink.failure.get_or_insert(e);
+            }
             let (wall_s, used) = (clock.elapsed().as_secs_f64(), Usage::now().since(&before));
+            // A time slice that missed its share says by how much.
+            run.throttle_method = sink.guard.throttle_method();
             let failure = sink.failure.take();
             let evaluation = match (stats.completed, &failure) {
                 (true, None) => {
