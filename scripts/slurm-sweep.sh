@@ -40,4 +40,6 @@ fi
 
 host=$(hostname -s)
 echo "slurm-sweep.sh: array task ${SLURM_ARRAY_TASK_ID} of job ${SLURM_ARRAY_JOB_ID:-?} on ${host}"
-exec "$runner" sweep --out "$results/$host" --quiet "$@"
+# Runs already complete anywhere under RESULTS (another host's folder too: a requeued task may
+# land on another node) are skipped, so a requeued or resubmitted task runs only what is missing.
+exec "$runner" sweep --out "$results/$host" --done-in "$results" --quiet "$@"

@@ -101,7 +101,7 @@ pub enum UnitsSource {
 const KNOWN_GPUS: [(&str, u32); 4] = [("A100", 108), ("H100", 132), ("H200", 132), ("H800", 132)];
 
 /// Units assumed of a GPU that is in no table.
-const ASSUMED_UNITS: u32 = 64;
+pub(crate) const ASSUMED_UNITS: u32 = 64;
 
 impl ComputeUnits {
     /// The compute units of the adapter named `adapter`: a CPU driver's worker threads

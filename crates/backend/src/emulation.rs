@@ -81,6 +81,24 @@ pub fn step_kind(
             crate::fused::MAX_HIDDEN
         )));
     }
+    if implementation == Implementation::Manual {
+        if workload.hidden_units != Workload::STUDY.hidden_units {
+            return Err(BackendError::Unsupported(format!(
+                "the hand-written rule is the study's {}-unit network; got {} hidden units (set \
+                 run.hidden_units = {}, or train the Burn MLP)",
+                Workload::STUDY.hidden_units,
+                workload.hidden_units,
+                Workload::STUDY.hidden_units
+            )));
+        }
+        if workload.batch_size != 1 {
+            return Err(BackendError::Unsupported(format!(
+                "the hand-written rule trains one image at a time; got batch size {} (set \
+                 run.batch_size = 1)",
+                workload.batch_size
+            )));
+        }
+    }
     Ok(match (implementation, step) {
         (Implementation::Manual, _) => StepKind::Fast,
         (Implementation::Burn, Step::Auto | Step::Fused) => StepKind::Fused,
@@ -154,7 +172,7 @@ impl Emulation {
                         .as_ref()
                         .and_then(|(_, facts)| facts.compute_units)
                         .unwrap_or(ComputeUnits {
-                            count: 1,
+                            count: crate::device::ASSUMED_UNITS,
                             source: UnitsSource::Assumed,
                         });
                     Enforcement::Spatial {
@@ -251,7 +269,7 @@ impl Emulation {
 
     /// How the GPU share is enforced, for the `throttle_method` column: `time-slice` (a duty
     /// cycle), `spatial (K of N units)` (the fused step's launches limited to K of the
-    /// device's N compute units; `N assumed` where the device is in no table), `none (spatial
+    /// device's N compute units; `spatial (K of N units, assumed)` where the device is in no table), `none (spatial
     /// share not enforceable on the autodiff step)`, each with `+ memory cap` where the
     /// device's memory is known; `none (runs on the CPU)` for a share the run cannot use, or
     /// `none`. An epoch's row has [`EpochGuard::throttle_method`] instead, which adds the busy

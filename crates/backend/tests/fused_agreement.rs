@@ -24,7 +24,7 @@ fn images(n: usize) -> (Vec<u8>, Vec<u8>) {
 /// Training images.
 const N: usize = 1200;
 
-fn params(device: &Device) -> Params {
+fn params(device: &Device, hidden: usize) -> Params {
     let values = |n: usize, scale: f32, phase: f32| -> Vec<f32> {
         (0..n)
             .map(|i| ((i as f32 * 0.7 + phase).sin()) * scale)
@@ -32,18 +32,33 @@ fn params(device: &Device) -> Params {
     };
     Params {
         hidden_weight: Tensor::from_data(
-            TensorData::new(values(784 * 28, 0.08, 0.1), [784, 28]),
+            TensorData::new(values(784 * hidden, 0.08, 0.1), [784, hidden]),
             device,
         ),
-        hidden_bias: Tensor::from_data(TensorData::new(values(28, 0.1, 0.2), [28]), device),
-        output_weight: Tensor::from_data(TensorData::new(values(280, 0.4, 0.3), [28, 10]), device),
+        hidden_bias: Tensor::from_data(TensorData::new(values(hidden, 0.1, 0.2), [hidden]), device),
+        output_weight: Tensor::from_data(
+            TensorData::new(values(hidden * 10, 0.4, 0.3), [hidden, 10]),
+            device,
+        ),
         output_bias: Tensor::from_data(TensorData::new(values(10, 0.1, 0.4), [10]), device),
     }
 }
 
-/// Parameters (flattened) and scores after `chunks` calls of `steps` steps each.
+/// Parameters (flattened) and scores after `chunks` calls of `steps` steps each, for the
+/// study's 28 hidden units.
 fn train(
     kind: BackendKind,
+    batch: usize,
+    steps: usize,
+    chunks: usize,
+) -> (Vec<Vec<f32>>, StepScores) {
+    train_width(kind, 28, batch, steps, chunks)
+}
+
+/// [`train`] at `hidden` units.
+fn train_width(
+    kind: BackendKind,
+    hidden: usize,
     batch: usize,
     steps: usize,
     chunks: usize,
@@ -53,7 +68,7 @@ fn train(
     let set = TrainingSet::upload(&pixels, &labels, &device);
     let order: Vec<usize> = (0..N).rev().collect();
     let order = set.order(&order).unwrap();
-    let mut p = params(&device);
+    let mut p = params(&device, hidden);
     let mut all = StepScores {
         losses: Vec::new(),
         correct: Vec::new(),
@@ -116,6 +131,31 @@ fn every_backend_takes_the_same_fused_steps() {
                 other.1.losses
             );
             assert_eq!(reference.1.correct, other.1.correct, "{kind}");
+        }
+    }
+}
+
+#[test]
+fn the_cpu_step_trains_the_same_weights_on_any_number_of_threads() {
+    // 64 units at batch 256: work enough to share (the step splits each batch's images and
+    // the update's pixels across the pool's threads); 4 steps.
+    for kind in compiled_backends() {
+        if kind.is_gpu() {
+            continue;
+        }
+        let on = |threads: usize| {
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap()
+                .install(|| train_width(kind, 64, 256, 2, 2))
+        };
+        let one = on(1);
+        for threads in [2, 3] {
+            let many = on(threads);
+            assert_eq!(one.0, many.0, "{kind}: weights on 1 and {threads} threads");
+            assert_eq!(one.1.losses, many.1.losses, "{kind}: losses");
+            assert_eq!(one.1.correct, many.1.correct, "{kind}: correct");
         }
     }
 }

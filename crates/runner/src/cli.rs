@@ -241,4 +241,12 @@ pub struct SweepArgs {
     /// Run shard K of N of the sweep (from 0; default: the Slurm job array task's, if any).
     #[arg(long, value_name = "K/N")]
     pub shard: Option<Shard>,
+    /// Run every item again, even those the results folder already holds complete (status
+    /// `ok`), which a sweep otherwise skips.
+    #[arg(long)]
+    pub rerun: bool,
+    /// Where to look for the complete runs a sweep skips: this folder and its subfolders
+    /// (default: --out). A Slurm task writing to RESULTS/<host> looks in RESULTS.
+    #[arg(long, value_name = "DIR")]
+    pub done_in: Option<PathBuf>,
 }

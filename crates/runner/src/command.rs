@@ -9,7 +9,7 @@ use replay_report::{Report, StudyFigure, all_exporters, write_report};
 use replay_session::terminal::ProgressBar;
 use replay_session::{
     Datasets, Plan, Session, Shard, StopRequest, StopSignal, Sweep, Weights, duration, plan_line,
-    repeats_summary, run_items,
+    repeats_summary, run_items, split_done,
 };
 use replay_store::read_results;
 
@@ -116,7 +116,17 @@ fn check(paths: &[PathBuf]) -> Result<bool> {
     let mut bad = 0;
     for path in &paths {
         match Config::load(path) {
-            Ok(c) => println!("ok      {}  ({}: {})", path.display(), c.platform, c.name),
+            Ok(c) => {
+                let s = &c.run;
+                match replay_backend::step_kind(s.implementation, s.step, s.backend, &s.workload())
+                {
+                    Ok(_) => println!("ok      {}  ({}: {})", path.display(), c.platform, c.name),
+                    Err(error) => {
+                        bad += 1;
+                        println!("invalid {}: [run]: {error}", path.display());
+                    }
+                }
+            }
             Err(error) => {
                 bad += 1;
                 println!("invalid {error}");
@@ -150,12 +160,17 @@ fn sweep(args: &SweepArgs) -> Result<bool> {
         options: args.common.options(),
     };
     let (items, skipped, total) = sweep.items_for(shard)?;
-    for item in skipped {
-        let (path, backend) = (item.plan.config_path.display(), item.plan.settings.backend);
-        println!("skipping {path}: backend '{backend}' is not compiled in");
+    for (item, why) in &skipped {
+        let s = &item.plan.settings;
+        println!(
+            "skipping {} ({}, {}): {why}",
+            item.plan.config_path.display(),
+            s.implementation,
+            s.workload()
+        );
     }
     let Some(first) = items.first() else {
-        bail!("nothing to run: no item of this sweep has its backend compiled in");
+        bail!("nothing to run: no item of this sweep can run here (each is skipped above)");
     };
     let datasets: std::collections::BTreeSet<_> = items
         .iter()
@@ -172,19 +187,41 @@ fn sweep(args: &SweepArgs) -> Result<bool> {
                 .join(" and ")
         );
     }
+    let out = first.plan.options.out.clone();
     let mut data = Datasets::default();
+    let earlier = read_results(args.done_in.as_deref().unwrap_or(&out)).unwrap_or_default();
+    let items = if args.rerun {
+        items
+    } else {
+        let (todo, done) = split_done(items, &earlier, &mut data)?;
+        if !done.is_empty() {
+            println!(
+                "skipping {} of the sweep's runs: '{}' holds them complete (status ok); \
+                 --rerun runs them again",
+                done.len(),
+                args.done_in.as_deref().unwrap_or(&out).display()
+            );
+        }
+        todo
+    };
+    let Some(first) = items.first() else {
+        println!(
+            "nothing left to run: every run of this sweep is in '{}'",
+            args.done_in.as_deref().unwrap_or(&out).display()
+        );
+        return Ok(true);
+    };
     let images = data.get(&first.plan)?.train.len();
-    let earlier = read_results(&first.plan.options.out).unwrap_or_default();
     println!("{}", plan_line(&items, total, shard, &earlier, images));
     let started = std::time::Instant::now();
     let mut terminal = ProgressBar::new(!args.common.quiet);
     if !run_items(&items, &mut data, &STOP, &mut terminal)? {
         return Ok(false);
     }
-    let out = first.plan.options.out.display();
     println!(
-        "sweep done in {}; results in '{out}'",
-        duration(started.elapsed().as_secs_f64())
+        "sweep done in {}; results in '{}'",
+        duration(started.elapsed().as_secs_f64()),
+        out.display()
     );
     Ok(true)
 }

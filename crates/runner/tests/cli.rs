@@ -802,3 +802,97 @@ fn saving_weights_into_a_missing_folder_fails_before_training() {
         .stderr(predicate::str::contains("is not a folder"));
     assert!(!out.path().join("c1.4.csv").exists(), "nothing was trained");
 }
+
+#[test]
+fn a_sweep_run_again_runs_only_what_is_missing_and_rerun_runs_everything() {
+    let (data, results) = (synthetic_mnist(), tempfile::tempdir().unwrap());
+    let sweep = |extra: &[&str]| {
+        let mut cmd = runner();
+        cmd.arg("sweep")
+            .args([config("c14.toml"), config("c132.toml")])
+            .arg("--data-dir")
+            .arg(data.path())
+            .arg("--out")
+            .arg(results.path())
+            .args(["--quiet", "--seeds", "1,2", "--repeat", "2"])
+            .args(extra);
+        cmd
+    };
+    let rows = || {
+        let mut seen: Vec<String> = ["c1.4.csv", "c1.32.csv"]
+            .iter()
+            .map(|f| results.path().join(f))
+            .filter(|path| path.exists())
+            .flat_map(|path| read_csv(&path).into_iter().skip(1))
+            .map(|r| format!("{} {}", r[col("config")], r[col("seed")]))
+            .collect();
+        seen.sort();
+        seen
+    };
+    // Half the sweep's eight runs (2 configurations x 2 seeds x 2 repeats), as if the sweep
+    // had been killed there; then the whole sweep, which runs the other half only.
+    sweep(&["--shard", "0/2"]).assert().success();
+    assert_eq!(rows().len(), 4);
+    sweep(&[])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("skipping 4 of the sweep's runs"))
+        .stdout(predicate::str::contains("sweep: 4 of 8 runs"));
+    let mut expected: Vec<String> = Vec::new();
+    for config in ["c1.32", "c1.4"] {
+        for seed in [1, 2] {
+            expected.extend([format!("{config} {seed}"), format!("{config} {seed}")]);
+        }
+    }
+    assert_eq!(rows(), expected, "every run exactly once");
+    sweep(&[])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("nothing left to run"));
+    assert_eq!(rows(), expected);
+    // Another learning rate makes other runs: none of them is done.
+    sweep(&["--learning-rate", "0.2"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("sweep: 8 of 8 runs"));
+    assert_eq!(rows().len(), 16);
+    sweep(&["--rerun"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("sweep: 8 of 8 runs"));
+    assert_eq!(rows().len(), 24, "--rerun runs every run again");
+}
+
+#[test]
+fn a_sweep_skips_up_front_the_runs_no_step_trains_and_says_why() {
+    let (data, results) = (synthetic_mnist(), tempfile::tempdir().unwrap());
+    runner()
+        .arg("sweep")
+        .arg(config("c14.toml"))
+        .arg("--data-dir")
+        .arg(data.path())
+        .arg("--out")
+        .arg(results.path())
+        .args([
+            "--quiet",
+            "--implementations",
+            "burn,manual",
+            "--hidden-units",
+            "28,64",
+        ])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "(manual, mnist, 784-64-10, batch 1): the hand-written rule is the study's \
+             28-unit network",
+        ))
+        .stdout(predicate::str::contains("sweep: 3 of 4 runs"));
+    let rows = read_csv(&results.path().join("c1.4.csv"));
+    let mut made: Vec<String> = rows
+        .iter()
+        .skip(1)
+        .map(|r| format!("{} {}", r[col("implementation")], r[col("hidden_units")]))
+        .collect();
+    made.sort();
+    assert_eq!(made, ["burn 28", "burn 64", "manual 28"]);
+}

@@ -35,7 +35,9 @@ use replay_platform::{Config, ConfigError, Cost, Overrides, RunSettings};
 use replay_store::{EpochFacts, HeaderVersion, ResultRow, ResultsFile, RunFacts, WriteError};
 
 pub use stop::{StopRequest, StopSignal};
-pub use sweep::{Datasets, Shard, ShardError, Sweep, SweepItem, estimate, plan_line, run_items};
+pub use sweep::{
+    Datasets, Shard, ShardError, Sweep, SweepItem, estimate, plan_line, run_items, split_done,
+};
 pub use text::{duration, repeats_summary};
 
 /// Why a session could not start or finish.

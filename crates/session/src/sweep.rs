@@ -9,7 +9,7 @@ use std::str::FromStr;
 use replay_backend::is_compiled;
 use replay_core::{Dataset, Implementation, Name};
 use replay_platform::Overrides;
-use replay_store::{ResultsSet, TimingKey};
+use replay_store::{ResultRow, ResultsSet, Status, TimingKey};
 
 use replay_mnist::Mnist;
 
@@ -106,21 +106,31 @@ impl Sweep {
 }
 
 impl Sweep {
-    /// The items of `shard` (all of them without one) whose backend is compiled in, those
-    /// skipped because it is not, and how many items the whole sweep has.
+    /// The items of `shard` (all of them without one) that can run here, those that cannot
+    /// with why (their backend is not compiled in; no step trains their network, as the
+    /// manual rule at another width or batch size), and how many items the whole sweep has.
     pub fn items_for(
         &self,
         shard: Option<Shard>,
-    ) -> Result<(Vec<SweepItem>, Vec<SweepItem>, usize), SessionError> {
+    ) -> Result<(Vec<SweepItem>, Vec<(SweepItem, String)>, usize), SessionError> {
         let all = self.items()?;
         let total = all.len();
-        let (runnable, skipped) = all
+        let mut runnable = Vec::new();
+        let mut skipped = Vec::new();
+        for item in all
             .into_iter()
             .filter(|item| shard.is_none_or(|s| s.takes(item.index)))
-            .partition(|item| {
-                let s = &item.plan.settings;
-                s.implementation == Implementation::Manual || is_compiled(s.backend)
-            });
+        {
+            let s = &item.plan.settings;
+            if s.implementation == Implementation::Burn && !is_compiled(s.backend) {
+                let why = format!("backend '{}' is not compiled in", s.backend);
+                skipped.push((item, why));
+            } else if let Err(e) = item.plan.step_kind() {
+                skipped.push((item, e.to_string()));
+            } else {
+                runnable.push(item);
+            }
+        }
         Ok((runnable, skipped, total))
     }
 }
@@ -144,6 +154,73 @@ impl Datasets {
         };
         Ok(&self.loaded[at])
     }
+}
+
+/// Splits `items` into those still to run and those already done: an item is done when the
+/// results hold as many complete runs of it as its repeat number (its first repeat needs one,
+/// its third three), a complete run being one whose every epoch has a row with status `ok`.
+/// A run is the item's when its rows say the same configuration, implementation, backend,
+/// step, order, share method (or none enforced), GPU share, dataset, hidden units, batch size, learning rate,
+/// seed and epoch size as the item's plan would write, from seeded weights: so a sweep killed
+/// half-way (or a Slurm task requeued) and started again runs only what is missing.
+pub fn split_done(
+    items: Vec<SweepItem>,
+    earlier: &ResultsSet,
+    data: &mut Datasets,
+) -> Result<(Vec<SweepItem>, Vec<SweepItem>), SessionError> {
+    let mut todo = Vec::new();
+    let mut done = Vec::new();
+    for item in items {
+        let images = data.get(&item.plan)?.train.len();
+        if complete_runs(&item.plan, images, earlier) >= item.repeat as usize {
+            done.push(item);
+        } else {
+            todo.push(item);
+        }
+    }
+    Ok((todo, done))
+}
+
+/// How many complete runs of `plan` (`images` training images per epoch) the results hold.
+fn complete_runs(plan: &Plan, images: usize, earlier: &ResultsSet) -> usize {
+    let Ok(step) = plan.step_kind() else {
+        return 0;
+    };
+    let s = &plan.settings;
+    let is_plans = |row: &ResultRow| {
+        row.config == plan.config.name
+            && row.implementation == s.implementation.name()
+            && row.backend == plan.backend_column()
+            && row.step == step.name()
+            && row.order == s.order.name()
+            && row.init_weights == "seeded"
+            && row.gpu_share == s.gpu_share.map(|share| share.get())
+            && row
+                .throttle_method
+                .split_whitespace()
+                .next()
+                .is_some_and(|method| method == "none" || method == s.gpu_share_method.name())
+            && row.dataset == s.dataset.name()
+            && u64::from(row.hidden_units) == s.hidden_units as u64
+            && u64::from(row.batch_size) == s.batch_size as u64
+            && row.learning_rate == s.learning_rate
+            && row.seed == s.seed
+            && row.samples == images as u64
+    };
+    let mut runs: std::collections::BTreeMap<&str, Vec<u32>> = std::collections::BTreeMap::new();
+    for row in earlier.rows.iter().filter(|row| is_plans(row)) {
+        if row.status == Status::Ok {
+            runs.entry(row.run_id.as_str()).or_default().push(row.epoch);
+        }
+    }
+    runs.into_values()
+        .filter(|epochs| {
+            let mut epochs = epochs.clone();
+            epochs.sort_unstable();
+            epochs.dedup();
+            epochs.into_iter().map(u64::from).eq(1..=s.epochs)
+        })
+        .count()
 }
 
 /// Runs `items` one after another, each on its dataset; false when a stop request ended the
@@ -448,6 +525,72 @@ mod tests {
         let (batched_s, _) = estimate(&[batched], &earlier, 60_000);
         assert!((batched_s - 0.06).abs() < 1e-9, "{batched_s}");
         assert_eq!(estimate(&[wide], &earlier, 60_000), (0.0, 1));
+    }
+
+    #[test]
+    fn a_run_counts_as_done_only_when_every_epoch_of_the_same_run_is_ok() {
+        use replay_store::testutil::sample_row;
+        use replay_store::{ResultRow, Status};
+        let plan = c14(Overrides::default());
+        let s = &plan.settings;
+        let row = |run: &str, epoch: u64, status: Status| ResultRow {
+            run_id: run.to_string(),
+            config: "c1.4".to_string(),
+            backend: "flex".to_string(),
+            step: "fused".to_string(),
+            order: s.order.name().to_string(),
+            gpu_share: None,
+            throttle_method: "none".to_string(),
+            learning_rate: s.learning_rate,
+            seed: s.seed,
+            epoch: u32::try_from(epoch).unwrap(),
+            status,
+            ..sample_row()
+        };
+        let whole = |run: &'static str| (1..=s.epochs).map(move |e| row(run, e, Status::Ok));
+        let set = |rows: Vec<ResultRow>| ResultsSet {
+            rows,
+            ..ResultsSet::default()
+        };
+        let complete = |rows: Vec<ResultRow>| complete_runs(&plan, 60_000, &set(rows));
+        assert_eq!(complete(whole("a").collect()), 1);
+        assert_eq!(complete(whole("a").chain(whole("b")).collect()), 2);
+        // An interrupted last epoch, a missing one, another seed, width or share: not this run.
+        let mut interrupted: Vec<ResultRow> = whole("a").collect();
+        interrupted.last_mut().unwrap().status = Status::Interrupted;
+        assert_eq!(complete(interrupted), 0);
+        assert_eq!(complete(whole("a").skip(1).collect()), 0);
+        let changes: [fn(&mut ResultRow); 5] = [
+            |r: &mut ResultRow| r.seed += 1,
+            |r: &mut ResultRow| r.hidden_units = 512,
+            |r: &mut ResultRow| r.step = "lit-pixels".to_string(),
+            |r: &mut ResultRow| r.samples = 600,
+            |r: &mut ResultRow| r.gpu_share = Some(0.5),
+        ];
+        for change in changes {
+            let rows = whole("a")
+                .map(|mut r| {
+                    change(&mut r);
+                    r
+                })
+                .collect();
+            assert_eq!(complete(rows), 0);
+        }
+        // What it takes for items: the second repeat needs two complete runs.
+        let items: Vec<SweepItem> = (1..=2)
+            .map(|repeat| SweepItem {
+                index: repeat as usize - 1,
+                plan: plan.clone(),
+                repeat,
+            })
+            .collect();
+        let earlier = set(whole("a").collect());
+        let done: Vec<u32> = items
+            .iter()
+            .filter(|item| complete_runs(&item.plan, 60_000, &earlier) >= item.repeat as usize)
+            .map(|item| item.repeat)
+            .collect();
+        assert_eq!(done, [1]);
     }
 
     proptest::proptest! {

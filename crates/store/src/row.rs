@@ -102,7 +102,7 @@ pub struct ResultRow {
     pub threads_used: u32,
     /// Fraction of the GPU granted by the throttle, in (0, 1]; empty for CPU configurations.
     pub gpu_share: Option<f64>,
-    /// How the GPU share was enforced (for example `spatial (1 cube)` or `time-slice`), or `none`.
+    /// How the GPU share was enforced (for example `spatial (1 of 2 units)` or `time-slice`), or `none`.
     pub throttle_method: String,
     /// The configuration's RAM, the run's memory budget, in GB (10^9 bytes).
     pub ram_gb: f64,

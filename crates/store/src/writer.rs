@@ -209,8 +209,13 @@ impl ResultsFile {
             header.push('\n');
             line.splice(0..0, header.into_bytes());
         } else if !self.ends_with_newline(&file, length)? {
-            // A previous writer died mid-line: end that line so this row stays whole.
+            // A previous writer died mid-line: end that line so this row stays whole, closing
+            // a quoted cell it was cut in (else the line end would fall inside the quotes and
+            // the reader would take this row as part of the torn one).
             line.insert(0, b'\n');
+            if self.torn_line_in_quotes(&file, length)? {
+                line.insert(0, b'"');
+            }
         }
         let written = (&file)
             .write_all(&line)
@@ -371,6 +376,23 @@ impl ResultsFile {
                 })
             }
         }
+    }
+
+    /// Whether the file's last line (which has no line end) was cut inside a quoted cell: it
+    /// holds an odd number of quotes (a quote inside a cell is written doubled).
+    fn torn_line_in_quotes(&self, mut file: &File, length: u64) -> Result<bool, WriteError> {
+        let tail = length.min(1 << 16);
+        file.seek(SeekFrom::Start(length - tail))
+            .map_err(|source| self.io("read", source))?;
+        let mut bytes = vec![0u8; usize::try_from(tail).unwrap_or(1 << 16)];
+        file.read_exact(&mut bytes)
+            .map_err(|source| self.io("read", source))?;
+        let start = bytes
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .map_or(0, |at| at + 1);
+        let quotes = bytes[start..].iter().filter(|&&b| b == b'"').count();
+        Ok(quotes % 2 == 1)
     }
 
     fn ends_with_newline(&self, mut file: &File, length: u64) -> Result<bool, WriteError> {
@@ -676,6 +698,40 @@ mod tests {
         assert_eq!(lines.len(), 4);
         assert_eq!(lines[2], "run-torn,2025-01-31T12:");
         assert_eq!(lines[3], lines[1]);
+    }
+
+    #[test]
+    fn a_line_torn_inside_a_quoted_cell_is_closed_and_the_next_row_read_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let results = ResultsFile::open(dir.path(), "g2.mig").unwrap();
+        results.append(&sample_row()).unwrap();
+        let mut file = OpenOptions::new()
+            .append(true)
+            .open(results.path())
+            .unwrap();
+        // lavapipe's adapter name holds a comma, so its cell is quoted; cut inside it.
+        file.write_all(b"run-torn,2025-01-31T12:00:00Z,g2.mig,\"llvmpipe (LLVM 19.1.7,")
+            .unwrap();
+        drop(file);
+        let after = ResultRow {
+            run_id: "run-after".to_string(),
+            ..sample_row()
+        };
+        results.append(&after).unwrap();
+        let set = crate::read_results(dir.path()).unwrap();
+        assert_eq!(
+            set.rows.len(),
+            2,
+            "both whole rows read: {:?}",
+            set.problems
+        );
+        assert_eq!(set.rows[1], after);
+        assert_eq!(
+            set.problems.len(),
+            1,
+            "the torn line listed: {:?}",
+            set.problems
+        );
     }
 
     #[test]

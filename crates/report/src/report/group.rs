@@ -70,7 +70,7 @@ pub struct GroupReport {
     pub threads_used: u32,
     /// The GPU share, a fraction in (0, 1]; `None` for CPU configurations.
     pub gpu_share: Option<f64>,
-    /// How the GPU share was enforced (`spatial (1 cube)`, `time-slice`, `none`, ...).
+    /// How the GPU share was enforced (`spatial (1 of 2 units)`, `time-slice`, `none`, ...).
     pub throttle_method: String,
     /// Samples per gradient update, count.
     pub batch_size: u32,

@@ -39,10 +39,13 @@ struct Line<'a> {
     study: Vec<(String, f64)>,
 }
 
-/// Everything but the batch size that makes a group: the groups of one line share it.
+/// Everything that makes a group but the batch size, the threads the step used (the fused CPU
+/// step uses a configuration's vCPUs only from a batch with work to share) and a time slice's
+/// measured miss (`time-slice (busy 0.43)`): the groups of one line share it.
 fn line_key(g: &GroupReport) -> String {
+    let method = g.throttle_method.split(" (busy").next().unwrap_or_default();
     format!(
-        "{}|{}|{}|{}|{}|{}|{}|{}|{}|{:?}|{}|{}|{}|{}|{}|{}",
+        "{}|{}|{}|{}|{}|{}|{}|{}|{:?}|{}|{}|{}|{}|{}|{}",
         g.config,
         g.implementation,
         g.backend,
@@ -51,9 +54,8 @@ fn line_key(g: &GroupReport) -> String {
         g.order,
         g.init_weights,
         g.threads_requested,
-        g.threads_used,
         g.gpu_share,
-        g.throttle_method,
+        method,
         g.device,
         g.samples,
         g.host,
