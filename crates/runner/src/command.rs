@@ -160,7 +160,7 @@ fn sweep(args: &SweepArgs) -> Result<bool> {
         options: args.common.options(),
     };
     let (items, skipped, total) = sweep.items_for(shard)?;
-    for (item, why) in &skipped {
+    for replay_session::Skipped { item, why } in &skipped {
         let s = &item.plan.settings;
         println!(
             "skipping {} ({}, {}): {why}",

@@ -36,7 +36,8 @@ use replay_store::{EpochFacts, HeaderVersion, ResultRow, ResultsFile, RunFacts, 
 
 pub use stop::{StopRequest, StopSignal};
 pub use sweep::{
-    Datasets, Shard, ShardError, Sweep, SweepItem, estimate, plan_line, run_items, split_done,
+    Datasets, Shard, ShardError, Skipped, Sweep, SweepItem, estimate, plan_line, run_items,
+    split_done,
 };
 pub use text::{duration, repeats_summary};
 

@@ -27,6 +27,15 @@ pub struct SweepItem {
     pub repeat: u32,
 }
 
+/// An item of a sweep that cannot run here, and why.
+#[derive(Debug, Clone)]
+pub struct Skipped {
+    /// The item.
+    pub item: SweepItem,
+    /// Why it cannot run: its backend is not compiled in, or no step trains its network.
+    pub why: String,
+}
+
 /// What a sweep runs: every configuration, with each implementation, dataset, width, batch
 /// size and seed asked for (the configuration's own when none is), `repeats` times.
 #[derive(Debug, Clone, Default)]
@@ -112,7 +121,7 @@ impl Sweep {
     pub fn items_for(
         &self,
         shard: Option<Shard>,
-    ) -> Result<(Vec<SweepItem>, Vec<(SweepItem, String)>, usize), SessionError> {
+    ) -> Result<(Vec<SweepItem>, Vec<Skipped>, usize), SessionError> {
         let all = self.items()?;
         let total = all.len();
         let mut runnable = Vec::new();
@@ -124,9 +133,10 @@ impl Sweep {
             let s = &item.plan.settings;
             if s.implementation == Implementation::Burn && !is_compiled(s.backend) {
                 let why = format!("backend '{}' is not compiled in", s.backend);
-                skipped.push((item, why));
+                skipped.push(Skipped { item, why });
             } else if let Err(e) = item.plan.step_kind() {
-                skipped.push((item, e.to_string()));
+                let why = e.to_string();
+                skipped.push(Skipped { item, why });
             } else {
                 runnable.push(item);
             }
