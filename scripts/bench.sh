@@ -10,12 +10,15 @@
 # WORKLOADS: hidden units x batch size, comma-separated (default 28x1,28x32,28x256,512x1,
 #            512x32,512x256).
 # THREADS:   thread counts to time the Burn steps on (default 1,2).
+# STEPS:     the Burn steps to time (default fused,autodiff).
+# BACKENDS:  the backends to time (default every one compiled in).
 # BASELINES: folder with floor.rs and workload_baseline.py (default ../shared/bench); without
 #            it the baselines are skipped, and the script says so.
 # PYTHON:    a Python with numpy (default python3; e.g. python3 -m venv /tmp/np &&
 #            /tmp/np/bin/pip install numpy, then PYTHON=/tmp/np/bin/python).
 # MNIST_DIR: the four MNIST .gz files (default data/mnist, where scripts/fetch-mnist.sh puts them).
-# FEATURES:  cargo features of the benchmark (default: flex, ndarray and wgpu).
+# FEATURES:  cargo feature flags of the benchmark (default --all-features: flex, ndarray and
+#            wgpu, built as the tests build them, so no dependency is rebuilt).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-3}
@@ -24,7 +27,7 @@ threads=${THREADS:-1,2}
 baselines=${BASELINES:-../shared/bench}
 python=${PYTHON:-python3}
 mnist=$(realpath "${MNIST_DIR:-data/mnist}")
-features=${FEATURES:---features=replay-backend/flex,replay-backend/ndarray,replay-backend/wgpu}
+features=${FEATURES:---all-features}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
@@ -33,7 +36,8 @@ trap 'rm -rf "$tmp"' EXIT
     exit 1
 }
 
-args=(--runs "$runs" --workloads "$workloads" --threads "$threads" --manual)
+args=(--runs "$runs" --workloads "$workloads" --threads "$threads" --steps "${STEPS:-fused,autodiff}" --manual)
+[[ -z ${BACKENDS:-} ]] || args+=(--backends "$BACKENDS")
 if [[ -f $baselines/floor.rs ]]; then
     rustc -O -C target-cpu=native "$baselines/floor.rs" -o "$tmp/floor"
     mkdir -p "$tmp/raw"
@@ -50,4 +54,4 @@ else
     echo "bench.sh: no numpy baseline ($baselines/workload_baseline.py, or numpy in $python): skipped" >&2
 fi
 
-MNIST_DIR=$mnist cargo bench -q -p replay-model "$features" --bench epoch_speed -- "${args[@]}" 2>/dev/null
+MNIST_DIR=$mnist cargo bench -q --workspace $features --bench epoch_speed -- "${args[@]}" 2>/dev/null

@@ -5,7 +5,7 @@
 //! ```text
 //! cargo bench -p replay-model --bench epoch_speed -- [--runs N] [--limit N]
 //!     [--workloads 28x1,28x32,512x256] [--threads 1,2] [--steps fused,autodiff]
-//!     [--numpy 'CMD'] [--floor 'CMD'] [--manual]
+//!     [--backends flex,wgpu] [--numpy 'CMD'] [--floor 'CMD'] [--manual]
 //! ```
 //!
 //! Add `--features replay-backend/ndarray,replay-backend/wgpu` for more backends; `MNIST_DIR`
@@ -33,7 +33,7 @@ use std::time::Instant;
 
 use burn::prelude::Device;
 use replay_backend::{compiled_backends, step_kind};
-use replay_core::{Implementation, Order, Silent, Step, StepKind, Workload};
+use replay_core::{BackendKind, Implementation, Order, Silent, Step, StepKind, Workload};
 use replay_model::manual::{self, ManualNet};
 use replay_model::{Samples, Trainer};
 
@@ -84,6 +84,8 @@ struct Options {
     workloads: Vec<(usize, usize)>,
     threads: Vec<usize>,
     steps: Vec<Step>,
+    /// The backends to time (every compiled one when empty).
+    backends: Vec<BackendKind>,
     numpy: Option<String>,
     floor: Option<String>,
     manual: bool,
@@ -96,6 +98,7 @@ fn options() -> Result<Options, Box<dyn std::error::Error>> {
         workloads: vec![(28, 1)],
         threads: vec![1],
         steps: vec![Step::Fused, Step::Autodiff],
+        backends: Vec::new(),
         numpy: None,
         floor: None,
         manual: false,
@@ -123,6 +126,12 @@ fn options() -> Result<Options, Box<dyn std::error::Error>> {
             }
             "--steps" => {
                 o.steps = value()?
+                    .split(',')
+                    .map(str::parse)
+                    .collect::<Result<_, _>>()?
+            }
+            "--backends" => {
+                o.backends = value()?
                     .split(',')
                     .map(str::parse)
                     .collect::<Result<_, _>>()?
@@ -159,6 +168,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .collect();
     let backends: Vec<_> = compiled_backends()
         .into_iter()
+        .filter(|kind| o.backends.is_empty() || o.backends.contains(kind))
         .map(|kind| (kind, replay_backend::open(kind).unwrap()))
         .collect();
 

@@ -159,6 +159,12 @@ pub(super) fn train_owned(
 /// and an add (a call to `fmaf` would be far slower).
 trait Mac {
     fn mac(a: f32, b: f32, c: f32) -> f32;
+
+    /// Calls `body` in code compiled for this way's CPU features. A loop in a closure that
+    /// rayon's threads or an iterator's out-of-line `fold` call is compiled without the
+    /// features of the function that made the closure (there `mul_add` is a call to `fmaf`,
+    /// and nothing vectorises to AVX2): every such closure goes through this.
+    fn run<R>(body: impl FnOnce() -> R) -> R;
 }
 
 /// Fused multiply-add (the AVX2 + FMA build).
@@ -169,6 +175,22 @@ impl Mac for Fma {
     fn mac(a: f32, b: f32, c: f32) -> f32 {
         a.mul_add(b, c)
     }
+
+    #[inline(always)]
+    fn run<R>(body: impl FnOnce() -> R) -> R {
+        #[cfg(target_arch = "x86_64")]
+        {
+            #[target_feature(enable = "avx2,fma")]
+            fn featured<R>(body: impl FnOnce() -> R) -> R {
+                body()
+            }
+            // SAFETY: `Fma` is used only from `train_avx2`, which `train` calls only on a CPU
+            // with AVX2 and FMA.
+            unsafe { featured(body) }
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        body()
+    }
 }
 
 /// A multiply, then an add (any CPU).
@@ -178,6 +200,11 @@ impl Mac for Plain {
     #[inline(always)]
     fn mac(a: f32, b: f32, c: f32) -> f32 {
         a * b + c
+    }
+
+    #[inline(always)]
+    fn run<R>(body: impl FnOnce() -> R) -> R {
+        body()
     }
 }
 
@@ -429,18 +456,22 @@ fn take_step<M: Mac>(
             offset += n;
         }
         let work = |(offset, mut run): (usize, Vec<Sample<'_>>)| {
-            forward_backward::<M>(
-                net,
-                data,
-                &images[offset..offset + run.len()],
-                scale,
-                &mut run,
-            );
+            M::run(|| {
+                forward_backward::<M>(
+                    net,
+                    data,
+                    &images[offset..offset + run.len()],
+                    scale,
+                    &mut run,
+                );
+            });
         };
         if parallel {
             jobs.into_par_iter().for_each(work);
         } else {
-            jobs.into_iter().for_each(work);
+            for job in jobs {
+                work(job);
+            }
         }
     }
     let loss: f32 = buffers.loss[..size].iter().sum::<f32>() / size as f32;
@@ -672,23 +703,6 @@ fn update_batch<M: Mac>(
 
     // Output-layer and hidden-bias gradients, a lane of hidden units at a time.
     let (h, dh, dy) = (&buffers.h, &buffers.dh, &buffers.dy[..size]);
-    let gradients = |c: usize, gw2: &mut [Lane], gb1: &mut Lane| {
-        *gb1 = [0.0; LANES];
-        for g in gw2.iter_mut() {
-            *g = [0.0; LANES];
-        }
-        for b in 0..size {
-            let (h, dh) = (&h[b * lanes + c], &dh[b * lanes + c]);
-            for l in 0..LANES {
-                gb1[l] += dh[l];
-            }
-            for k in 0..OUTPUTS {
-                for l in 0..LANES {
-                    gw2[k][l] = M::mac(dy[b][k], h[l], gw2[k][l]);
-                }
-            }
-        }
-    };
     // gw2 is laid out [lanes][10] here for the split by lanes, transposed below.
     let mut gw2 = vec![[0.0; LANES]; lanes * OUTPUTS];
     match threads {
@@ -696,12 +710,18 @@ fn update_batch<M: Mac>(
             .par_chunks_exact_mut(OUTPUTS)
             .zip(buffers.gb1.par_iter_mut())
             .enumerate()
-            .for_each(|(c, (gw2, gb1))| gradients(c, gw2, gb1)),
-        None => gw2
-            .chunks_exact_mut(OUTPUTS)
-            .zip(buffers.gb1.iter_mut())
-            .enumerate()
-            .for_each(|(c, (gw2, gb1))| gradients(c, gw2, gb1)),
+            .for_each(|(c, (gw2, gb1))| {
+                M::run(|| lane_gradients::<M>(c, lanes, h, dh, dy, gw2, gb1));
+            }),
+        None => M::run(|| {
+            for (c, (gw2, gb1)) in gw2
+                .chunks_exact_mut(OUTPUTS)
+                .zip(buffers.gb1.iter_mut())
+                .enumerate()
+            {
+                lane_gradients::<M>(c, lanes, h, dh, dy, gw2, gb1);
+            }
+        }),
     }
     for c in 0..lanes {
         for k in 0..OUTPUTS {
@@ -712,26 +732,6 @@ fn update_batch<M: Mac>(
     // The hidden weights, by pixel: w -= lr x (sum over the pixel's images of x dh).
     let entries = &buffers.entries;
     let starts = &buffers.starts;
-    let rows_update = |first_pixel: usize, rows: &mut [Lane]| {
-        let pixels = rows.len() / lanes;
-        let mut c = 0;
-        while c < lanes {
-            let width = (lanes - c).min(BLOCK);
-            for p in 0..pixels {
-                let pixel = first_pixel + p;
-                let (from, to) = (starts[pixel] as usize, starts[pixel + 1] as usize);
-                if from == to {
-                    continue;
-                }
-                let row = &mut rows[p * lanes + c..p * lanes + c + width];
-                dispatch_block!(width, K => {
-                    let row: &mut [Lane; K] = row.try_into().expect("a block of K lanes");
-                    update_block::<M, K>(row, &entries[from..to], dh, lanes, c, learning_rate);
-                });
-            }
-            c += width;
-        }
-    };
     match threads {
         Some(threads) => {
             // Pixel ranges with about the same number of entries each.
@@ -752,9 +752,15 @@ fn update_batch<M: Mac>(
             }
             parts
                 .into_par_iter()
-                .for_each(|(first, rows)| rows_update(first, rows));
+                .for_each(|(first, rows)| {
+                    M::run(|| {
+                        update_rows::<M>(first, rows, lanes, starts, entries, dh, learning_rate);
+                    });
+                });
         }
-        None => rows_update(0, &mut net.w1),
+        None => M::run(|| {
+            update_rows::<M>(0, &mut net.w1, lanes, starts, entries, dh, learning_rate);
+        }),
     }
 
     // The small parameters.
@@ -771,6 +777,67 @@ fn update_batch<M: Mac>(
     for k in 0..OUTPUTS {
         let g: f32 = buffers.dy[..size].iter().map(|d| d[k]).sum();
         net.b2[k] = M::mac(-learning_rate, g, net.b2[k]);
+    }
+}
+
+/// The output-layer and hidden-bias gradients of lane `c` of hidden units over the batch:
+/// `gw2[k] = sum over images of dy[k] x h`, `gb1 = sum of dh`.
+#[inline(always)]
+fn lane_gradients<M: Mac>(
+    c: usize,
+    lanes: usize,
+    h: &[Lane],
+    dh: &[Lane],
+    dy: &[[f32; OUTPUTS]],
+    gw2: &mut [Lane],
+    gb1: &mut Lane,
+) {
+    *gb1 = [0.0; LANES];
+    for g in gw2.iter_mut() {
+        *g = [0.0; LANES];
+    }
+    for (b, dy) in dy.iter().enumerate() {
+        let (h, dh) = (&h[b * lanes + c], &dh[b * lanes + c]);
+        for l in 0..LANES {
+            gb1[l] += dh[l];
+        }
+        for k in 0..OUTPUTS {
+            for l in 0..LANES {
+                gw2[k][l] = M::mac(dy[k], h[l], gw2[k][l]);
+            }
+        }
+    }
+}
+
+/// The hidden weights' rows of the pixels from `first_pixel` on (`rows`, whole rows of
+/// `lanes` lanes): `w -= lr x sum over the pixel's images of x dh`, a block of lanes at a time.
+#[inline(always)]
+fn update_rows<M: Mac>(
+    first_pixel: usize,
+    rows: &mut [Lane],
+    lanes: usize,
+    starts: &[u32],
+    entries: &[(u32, f32)],
+    dh: &[Lane],
+    learning_rate: f32,
+) {
+    let pixels = rows.len() / lanes;
+    let mut c = 0;
+    while c < lanes {
+        let width = (lanes - c).min(BLOCK);
+        for p in 0..pixels {
+            let pixel = first_pixel + p;
+            let (from, to) = (starts[pixel] as usize, starts[pixel + 1] as usize);
+            if from == to {
+                continue;
+            }
+            let row = &mut rows[p * lanes + c..p * lanes + c + width];
+            dispatch_block!(width, K => {
+                let row: &mut [Lane; K] = row.try_into().expect("a block of K lanes");
+                update_block::<M, K>(row, &entries[from..to], dh, lanes, c, learning_rate);
+            });
+        }
+        c += width;
     }
 }
 
