@@ -212,6 +212,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                                     Trainer::with_width(&device, 0, 0.1, batch, hidden)
                                         .with_step(step)
                                         .unwrap();
+                                trainer.prepare(part);
                                 let start = Instant::now();
                                 let stats = trainer
                                     .train_epoch(part, Order::File, 1, &mut Silent)

@@ -16,6 +16,13 @@ pub trait Network: Send {
     /// The step it takes.
     fn step(&self) -> StepKind;
 
+    /// Gets `samples` ready for training before any epoch's clock starts (the fused step packs
+    /// the images and uploads them to the device, once); nothing for the other steps. An epoch
+    /// over other samples prepares them itself.
+    fn prepare(&mut self, samples: Samples<'_>) {
+        let _ = samples;
+    }
+
     /// One epoch over `samples` in `order` (shuffled from the network's seed and `epoch`,
     /// counted from 1), reporting to `sink` after every step or chunk of steps and stopping
     /// early when it says so.
@@ -141,6 +148,10 @@ impl Network for ManualTrainer {
 impl Network for Trainer {
     fn step(&self) -> StepKind {
         Trainer::step(self)
+    }
+
+    fn prepare(&mut self, samples: Samples<'_>) {
+        Trainer::prepare(self, samples);
     }
 
     fn train_epoch(

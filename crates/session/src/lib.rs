@@ -359,6 +359,8 @@ impl<'a> Session<'a> {
         let mut run = self.run_facts(weights.init)?;
         let mut bill = self.plan.config.pricing.bill(self.plan.options.background);
         let (pool, epochs) = (self.emulation.pool(), s.epochs as usize);
+        // The fused step's images packed and on the device before the first epoch's clock.
+        pool.install(|| network.prepare(train));
         let Some(_training) = stop.start_training() else {
             return Ok(Outcome {
                 interrupted: true,

@@ -750,13 +750,11 @@ fn update_batch<M: Mac>(
                 parts.push((pair[0], part));
                 rest = tail;
             }
-            parts
-                .into_par_iter()
-                .for_each(|(first, rows)| {
-                    M::run(|| {
-                        update_rows::<M>(first, rows, lanes, starts, entries, dh, learning_rate);
-                    });
+            parts.into_par_iter().for_each(|(first, rows)| {
+                M::run(|| {
+                    update_rows::<M>(first, rows, lanes, starts, entries, dh, learning_rate);
                 });
+            });
         }
         None => M::run(|| {
             update_rows::<M>(0, &mut net.w1, lanes, starts, entries, dh, learning_rate);
