@@ -45,6 +45,19 @@ fn replay(config: &Path, data: &Path, out: &Path) -> Command {
     cmd
 }
 
+/// `runner sweep <configs> --data-dir DATA --out OUT --quiet`, ready for more flags.
+fn sweep_of(configs: &[&str], data: &Path, out: &Path) -> Command {
+    let mut cmd = runner();
+    cmd.arg("sweep")
+        .args(configs.iter().map(|name| config(name)))
+        .arg("--data-dir")
+        .arg(data)
+        .arg("--out")
+        .arg(out)
+        .arg("--quiet");
+    cmd
+}
+
 /// The index of a results column by name.
 fn col(name: &str) -> usize {
     HEADER
@@ -567,14 +580,8 @@ fn a_full_results_disk_fails_the_run_and_leaves_the_file_as_it_was() {
 #[test]
 fn sweep_runs_each_configuration_and_report_turns_results_into_markdown_and_charts() {
     let (data, results) = (synthetic_mnist(), tempfile::tempdir().unwrap());
-    runner()
-        .arg("sweep")
-        .args([config("c14.toml"), config("c132.toml")])
-        .arg("--data-dir")
-        .arg(data.path())
-        .arg("--out")
-        .arg(results.path())
-        .args(["--quiet", "--backend", "flex"])
+    sweep_of(&["c14.toml", "c132.toml"], data.path(), results.path())
+        .args(["--backend", "flex"])
         .assert()
         .success()
         .stdout(predicate::str::contains("[1/2] c1.4").and(predicate::str::contains("[2/2] c1.32")))
@@ -622,20 +629,8 @@ fn sweep_runs_each_configuration_and_report_turns_results_into_markdown_and_char
 fn the_shards_of_a_sweep_run_every_item_once_and_slurm_names_the_shard() {
     let (data, results) = (synthetic_mnist(), tempfile::tempdir().unwrap());
     let sweep = |shard: Option<&str>, slurm: &[(&str, &str)]| {
-        let mut cmd = runner();
-        cmd.arg("sweep")
-            .args([config("c14.toml"), config("c132.toml")])
-            .arg("--data-dir")
-            .arg(data.path())
-            .arg("--out")
-            .arg(results.path())
-            .args([
-                "--quiet",
-                "--seeds",
-                "1,2",
-                "--implementations",
-                "burn,manual",
-            ]);
+        let mut cmd = sweep_of(&["c14.toml", "c132.toml"], data.path(), results.path());
+        cmd.args(["--seeds", "1,2", "--implementations", "burn,manual"]);
         if let Some(shard) = shard {
             cmd.args(["--shard", shard]);
         }
@@ -807,15 +802,8 @@ fn saving_weights_into_a_missing_folder_fails_before_training() {
 fn a_sweep_run_again_runs_only_what_is_missing_and_rerun_runs_everything() {
     let (data, results) = (synthetic_mnist(), tempfile::tempdir().unwrap());
     let sweep = |extra: &[&str]| {
-        let mut cmd = runner();
-        cmd.arg("sweep")
-            .args([config("c14.toml"), config("c132.toml")])
-            .arg("--data-dir")
-            .arg(data.path())
-            .arg("--out")
-            .arg(results.path())
-            .args(["--quiet", "--seeds", "1,2", "--repeat", "2"])
-            .args(extra);
+        let mut cmd = sweep_of(&["c14.toml", "c132.toml"], data.path(), results.path());
+        cmd.args(["--seeds", "1,2", "--repeat", "2"]).args(extra);
         cmd
     };
     let rows = || {
@@ -866,15 +854,8 @@ fn a_sweep_run_again_runs_only_what_is_missing_and_rerun_runs_everything() {
 #[test]
 fn a_sweep_skips_up_front_the_runs_no_step_trains_and_says_why() {
     let (data, results) = (synthetic_mnist(), tempfile::tempdir().unwrap());
-    runner()
-        .arg("sweep")
-        .arg(config("c14.toml"))
-        .arg("--data-dir")
-        .arg(data.path())
-        .arg("--out")
-        .arg(results.path())
+    sweep_of(&["c14.toml"], data.path(), results.path())
         .args([
-            "--quiet",
             "--implementations",
             "burn,manual",
             "--hidden-units",

@@ -682,8 +682,9 @@ mod tests {
         );
     }
 
-    #[test]
-    fn a_row_after_a_torn_line_starts_on_its_own_line() {
+    /// A results file with one row, then `torn` with no line end, as a writer that died
+    /// mid-line leaves it.
+    fn file_with_a_torn_line(torn: &[u8]) -> (tempfile::TempDir, ResultsFile) {
         let dir = tempfile::tempdir().unwrap();
         let results = ResultsFile::open(dir.path(), "g2.mig").unwrap();
         results.append(&sample_row()).unwrap();
@@ -691,8 +692,13 @@ mod tests {
             .append(true)
             .open(results.path())
             .unwrap();
-        file.write_all(b"run-torn,2025-01-31T12:").unwrap();
-        drop(file);
+        file.write_all(torn).unwrap();
+        (dir, results)
+    }
+
+    #[test]
+    fn a_row_after_a_torn_line_starts_on_its_own_line() {
+        let (_dir, results) = file_with_a_torn_line(b"run-torn,2025-01-31T12:");
         results.append(&sample_row()).unwrap();
         let lines = lines(results.path());
         assert_eq!(lines.len(), 4);
@@ -702,17 +708,9 @@ mod tests {
 
     #[test]
     fn a_line_torn_inside_a_quoted_cell_is_closed_and_the_next_row_read_whole() {
-        let dir = tempfile::tempdir().unwrap();
-        let results = ResultsFile::open(dir.path(), "g2.mig").unwrap();
-        results.append(&sample_row()).unwrap();
-        let mut file = OpenOptions::new()
-            .append(true)
-            .open(results.path())
-            .unwrap();
         // lavapipe's adapter name holds a comma, so its cell is quoted; cut inside it.
-        file.write_all(b"run-torn,2025-01-31T12:00:00Z,g2.mig,\"llvmpipe (LLVM 19.1.7,")
-            .unwrap();
-        drop(file);
+        let (dir, results) =
+            file_with_a_torn_line(b"run-torn,2025-01-31T12:00:00Z,g2.mig,\"llvmpipe (LLVM 19.1.7,");
         let after = ResultRow {
             run_id: "run-after".to_string(),
             ..sample_row()
