@@ -9,7 +9,7 @@ use crate::Device;
 use crate::device::{BackendError, ComputeUnits, DeviceFacts, UnitsSource, open};
 use crate::host::{self, Pinning};
 use crate::threads::ThreadPool;
-use crate::throttle::{Clock, MemoryCap, QUANTUM, SystemClock, Throttle};
+use crate::throttle::{Clock, MemoryCap, Miss, QUANTUM, SystemClock, Throttle};
 
 /// The `backend` column of the hand-written rule, which uses no Burn backend.
 pub const PLAIN_RUST: &str = "plain-rust";
@@ -278,14 +278,14 @@ impl Emulation {
         self.throttle_method_with(None)
     }
 
-    /// [`Emulation::throttle_method`], with `time-slice (busy 0.43)` for a time slice whose
-    /// measured busy fraction `missed` the share.
-    fn throttle_method_with(&self, missed: Option<f64>) -> String {
+    /// [`Emulation::throttle_method`], with `time-slice (busy 0.43, 2.35x the unthrottled
+    /// time)` for a time slice that `missed` the share.
+    fn throttle_method_with(&self, missed: Option<Miss>) -> String {
         let method = match self.enforcement {
             Enforcement::Unneeded => return "none".to_string(),
             Enforcement::OnTheCpu => return "none (runs on the CPU)".to_string(),
             Enforcement::TimeSlice => match missed {
-                Some(fraction) => format!("{} (busy {fraction:.2})", ShareMethod::TimeSlice.name()),
+                Some(miss) => format!("{} ({miss})", ShareMethod::TimeSlice.name()),
                 None => ShareMethod::TimeSlice.name().to_string(),
             },
             Enforcement::Spatial { cubes, units } => {
@@ -323,6 +323,7 @@ impl Emulation {
                 .map(|share| Throttle::with_clock(share, clock).with_quantum(QUANTUM)),
             memory_cap: self.memory_cap,
             next_check: 1,
+            steps_counted: 0,
         }
     }
 }
@@ -334,6 +335,8 @@ pub struct EpochGuard<'a, C: Clock = SystemClock> {
     throttle: Option<Throttle<C>>,
     memory_cap: Option<MemoryCap>,
     next_check: usize,
+    /// The last step counted by the throttle.
+    steps_counted: usize,
 }
 
 impl<C: Clock> EpochGuard<'_, C> {
@@ -344,11 +347,13 @@ impl<C: Clock> EpochGuard<'_, C> {
         let Some(device) = self.emulation.device() else {
             return Ok(());
         };
-        if let Some(throttle) = self.throttle.as_mut()
-            && throttle.due()
-        {
-            sync(device)?;
-            throttle.after_step();
+        if let Some(throttle) = self.throttle.as_mut() {
+            throttle.count_steps(step.saturating_sub(self.steps_counted));
+            self.steps_counted = step;
+            if throttle.due() {
+                sync(device)?;
+                throttle.after_step();
+            }
         }
         if let Some(cap) = &self.memory_cap
             && step >= self.next_check
@@ -367,6 +372,7 @@ impl<C: Clock> EpochGuard<'_, C> {
         if let Some(throttle) = self.throttle.as_mut() {
             throttle.start();
         }
+        self.steps_counted = 0;
     }
 
     /// Waits for the device to finish the epoch's work and idles for whatever the time slice
@@ -380,10 +386,11 @@ impl<C: Clock> EpochGuard<'_, C> {
     }
 
     /// The `throttle_method` of the epoch's row: the emulation's
-    /// ([`Emulation::throttle_method`]), where a time slice whose measured busy fraction
-    /// missed the share by more than [`TOLERANCE`](crate::throttle::TOLERANCE) says so:
-    /// `time-slice (busy 0.43)`, the device busy 43 % of the epoch's wall time where 50 % was
-    /// asked. Call after [`EpochGuard::finish`].
+    /// ([`Emulation::throttle_method`]), where a time slice that missed the share by more
+    /// than [`TOLERANCE`](crate::throttle::TOLERANCE) says so ([`Throttle::missed`]):
+    /// `time-slice (busy 0.43, 2.35x the unthrottled time)`, the device busy 43 % of the
+    /// epoch's wall time where 50 % was asked, and the epoch 2.35 times as long as its steps
+    /// take at full speed where 2 was asked. Call after [`EpochGuard::finish`].
     pub fn throttle_method(&self) -> String {
         self.emulation
             .throttle_method_with(self.throttle.as_ref().and_then(Throttle::missed))
@@ -564,9 +571,10 @@ mod tests {
         let (method, fraction) = epoch(Duration::from_secs(1));
         assert!(fraction < 0.5 / 1.15, "{fraction}");
         assert!(
-            method.starts_with(&format!("time-slice (busy {fraction:.2})")),
+            method.starts_with(&format!("time-slice (busy {fraction:.2}, ")),
             "{method}"
         );
+        assert!(method.contains("x the unthrottled time)"), "{method}");
     }
 
     #[cfg(feature = "flex")]

@@ -29,4 +29,4 @@ pub use emulation::{Emulation, EmulationSpec, EpochGuard, PLAIN_RUST, step_kind}
 pub use host::{Usage, host_cores};
 pub use replay_core::BackendKind;
 pub use threads::ThreadPool;
-pub use throttle::{Clock, MemoryCap, SystemClock, Throttle, ThrottleError};
+pub use throttle::{Clock, MemoryCap, Miss, SystemClock, Throttle, ThrottleError};

@@ -74,6 +74,33 @@ pub struct Throttle<C: Clock = SystemClock> {
     busy: Duration,
     idle: Duration,
     ideal_idle: Duration,
+    /// Steps taken since the last call to `after_step` ([`Throttle::count_steps`]).
+    pending_steps: usize,
+    /// Steps counted so far.
+    steps: usize,
+    /// The shortest busy time per step of any slice: what a step costs at full speed.
+    fastest: Option<Duration>,
+}
+
+/// How a time-sliced run missed its share (see [`Throttle::missed`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Miss {
+    /// The share of the wall time the device was busy.
+    pub busy_fraction: f64,
+    /// The run's wall time over its steps at the speed of its fastest slice: about 1/f when
+    /// the share held (`None` when no steps were counted).
+    pub slowdown: Option<f64>,
+}
+
+impl std::fmt::Display for Miss {
+    /// `busy 0.43`, or `busy 0.50, 2.61x the unthrottled time`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "busy {:.2}", self.busy_fraction)?;
+        if let Some(slowdown) = self.slowdown {
+            write!(f, ", {slowdown:.2}x the unthrottled time")?;
+        }
+        Ok(())
+    }
 }
 
 /// The busy time the throttle lets pass between two idle periods on the system clock, as a
@@ -104,6 +131,9 @@ impl<C: Clock> Throttle<C> {
             busy: Duration::ZERO,
             idle: Duration::ZERO,
             ideal_idle: Duration::ZERO,
+            pending_steps: 0,
+            steps: 0,
+            fastest: None,
         }
     }
 
@@ -126,6 +156,26 @@ impl<C: Clock> Throttle<C> {
         self.busy = Duration::ZERO;
         self.idle = Duration::ZERO;
         self.ideal_idle = Duration::ZERO;
+        self.pending_steps = 0;
+        self.steps = 0;
+        self.fastest = None;
+    }
+
+    /// Counts `steps` more steps taken since the last [`Throttle::after_step`], so that the
+    /// throttle can tell the speed of each slice's steps (see [`Throttle::missed`]).
+    pub fn count_steps(&mut self, steps: usize) {
+        self.pending_steps += steps;
+    }
+
+    /// Adds the busy time since the last idle period, and its steps' speed.
+    fn add_busy(&mut self, busy: Duration) {
+        self.busy += busy;
+        if self.pending_steps > 0 {
+            let per_step = busy / self.pending_steps as u32;
+            self.fastest = Some(self.fastest.map_or(per_step, |f| f.min(per_step)));
+            self.steps += self.pending_steps;
+            self.pending_steps = 0;
+        }
     }
 
     /// Whether a slice's busy time ([`Throttle::with_quantum`]) has passed since the last
@@ -147,7 +197,7 @@ impl<C: Clock> Throttle<C> {
     pub fn after_step(&mut self) -> Duration {
         let now = self.clock.now();
         let busy = now.saturating_duration_since(self.busy_since);
-        self.busy += busy;
+        self.add_busy(busy);
         // At most 1023 x the busy time: the share is at least 1/1024.
         let idle_per_busy = 1.0 / self.share.get() - 1.0;
         self.ideal_idle += busy.mul_f64(idle_per_busy);
@@ -164,7 +214,7 @@ impl<C: Clock> Throttle<C> {
     pub fn finish(&mut self) -> Duration {
         let now = self.clock.now();
         let busy = now.saturating_duration_since(self.busy_since);
-        self.busy += busy;
+        self.add_busy(busy);
         self.ideal_idle += busy.mul_f64(1.0 / self.share.get() - 1.0);
         let wanted = self.ideal_idle.saturating_sub(self.idle);
         if wanted.is_zero() {
@@ -199,13 +249,27 @@ impl<C: Clock> Throttle<C> {
         (total > 0.0).then(|| self.busy.as_secs_f64() / total)
     }
 
-    /// The measured busy fraction when it misses the share by more than [`TOLERANCE`]: when
-    /// the run took less than 1/f x (1 - TOLERANCE) or more than 1/f x (1 + TOLERANCE) of its
-    /// busy time. `None` when it held (or nothing was measured).
-    pub fn missed(&self) -> Option<f64> {
-        let fraction = self.busy_fraction()?;
-        let slowdown_per_share = self.share.get() / fraction;
-        ((slowdown_per_share - 1.0).abs() > TOLERANCE).then_some(fraction)
+    /// The run's wall time over the time its counted steps take at the speed of its fastest
+    /// slice ([`Throttle::count_steps`]): an estimate of its slowdown against an unthrottled
+    /// run, about 1/f where the share holds. `None` before any step was counted.
+    pub fn slowdown(&self) -> Option<f64> {
+        let full_speed = self.fastest?.as_secs_f64() * self.steps as f64;
+        (full_speed > 0.0).then(|| (self.busy + self.idle).as_secs_f64() / full_speed)
+    }
+
+    /// How the run missed its share by more than [`TOLERANCE`], if it did: it took less than
+    /// 1/f x (1 - TOLERANCE) or more than 1/f x (1 + TOLERANCE) of its busy time (sleeps that
+    /// overshoot on a loaded machine), or of its steps' time at full speed (steps that run
+    /// slower after an idle period than before, as Burn's autodiff step does on lavapipe).
+    /// `None` when it held (or nothing was measured).
+    pub fn missed(&self) -> Option<Miss> {
+        let busy_fraction = self.busy_fraction()?;
+        let slowdown = self.slowdown();
+        let off = |slowdown: f64| (slowdown * self.share.get() - 1.0).abs() > TOLERANCE;
+        (off(1.0 / busy_fraction) || slowdown.is_some_and(off)).then_some(Miss {
+            busy_fraction,
+            slowdown,
+        })
     }
 }
 
@@ -448,6 +512,7 @@ mod tests {
         let mut syncs = 0;
         for _ in 0..steps {
             clock.advance(step);
+            throttle.count_steps(1);
             if throttle.due() {
                 syncs += 1;
                 throttle.after_step();
@@ -496,10 +561,18 @@ mod tests {
         let clock = fake::SharedClock::with_oversleep(Duration::from_secs(1));
         let mut t = Throttle::with_clock(share(0.5), clock.clone()).with_quantum(QUANTUM);
         let (wall, _) = epoch(&mut t, &clock, 143, Duration::from_micros(3500));
-        let fraction = t.missed().unwrap();
+        let miss = t.missed().unwrap();
         let busy = Duration::from_micros(3500 * 143);
+        let fraction = miss.busy_fraction;
         assert!((fraction - busy.as_secs_f64() / wall.as_secs_f64()).abs() < 1e-9);
         assert!(fraction < 0.5 / (1.0 + TOLERANCE), "{fraction}");
+        // Every step took 3.5 ms: the slowdown is the wall time over the busy time.
+        let slowdown = miss.slowdown.unwrap();
+        assert!((slowdown - 1.0 / fraction).abs() < 1e-6, "{slowdown}");
+        assert_eq!(
+            miss.to_string(),
+            format!("busy {fraction:.2}, {slowdown:.2}x the unthrottled time")
+        );
         assert!(!clock.sleeps().is_empty());
 
         // 20 ms more per sleep: 1.08x the share's time, within the tolerance.
@@ -508,6 +581,41 @@ mod tests {
         epoch(&mut t, &clock, 143, Duration::from_micros(3500));
         assert_eq!(t.missed(), None, "{:?}", t.busy_fraction());
         assert!(t.busy_fraction().unwrap() < 0.5);
+    }
+
+    #[test]
+    fn steps_slower_after_idle_periods_are_a_miss_though_the_busy_fraction_held() {
+        // The first slice's steps take 2.4 ms, every later slice's 3.3 ms (Burn's autodiff
+        // step on lavapipe after an idle period): busy half the time, 2.75x the time at full
+        // speed.
+        let clock = fake::SharedClock::with_oversleep(Duration::ZERO);
+        let mut t = Throttle::with_clock(share(0.5), clock.clone()).with_quantum(QUANTUM);
+        t.start();
+        for i in 0..600 {
+            let slow = !t.idle().is_zero();
+            clock.advance(Duration::from_micros(if slow { 3300 } else { 2400 }));
+            t.count_steps(1);
+            if t.due() {
+                t.after_step();
+            }
+            assert!(i < 50 || slow, "idled after the first slice");
+        }
+        t.finish();
+        let miss = t.missed().unwrap();
+        assert!((miss.busy_fraction - 0.5).abs() < 1e-6, "{miss:?}");
+        let slowdown = miss.slowdown.unwrap();
+        assert!(slowdown > 2.6 && slowdown < 2.8, "{slowdown}");
+        // Uncounted steps: only the busy fraction can tell, and it held.
+        let clock = fake::SharedClock::with_oversleep(Duration::ZERO);
+        let mut t = Throttle::with_clock(share(0.5), clock.clone()).with_quantum(QUANTUM);
+        for _ in 0..600 {
+            clock.advance(Duration::from_micros(3300));
+            if t.due() {
+                t.after_step();
+            }
+        }
+        t.finish();
+        assert_eq!((t.missed(), t.slowdown()), (None, None));
     }
 
     #[test]

@@ -137,25 +137,29 @@ fn every_backend_takes_the_same_fused_steps() {
 
 #[test]
 fn the_cpu_step_trains_the_same_weights_on_any_number_of_threads() {
-    // 64 units at batch 256: work enough to share (the step splits each batch's images and
-    // the update's pixels across the pool's threads); 4 steps.
+    // Batch 256: work enough to share (the step splits each batch's images and the update's
+    // pixels across the pool's threads); 4 steps. At 64 units the hidden weights are updated
+    // image by image, at 72 pixel by pixel.
     for kind in compiled_backends() {
         if kind.is_gpu() {
             continue;
         }
-        let on = |threads: usize| {
-            rayon::ThreadPoolBuilder::new()
-                .num_threads(threads)
-                .build()
-                .unwrap()
-                .install(|| train_width(kind, 64, 256, 2, 2))
-        };
-        let one = on(1);
-        for threads in [2, 3] {
-            let many = on(threads);
-            assert_eq!(one.0, many.0, "{kind}: weights on 1 and {threads} threads");
-            assert_eq!(one.1.losses, many.1.losses, "{kind}: losses");
-            assert_eq!(one.1.correct, many.1.correct, "{kind}: correct");
+        for hidden in [64, 72] {
+            let on = |threads: usize| {
+                rayon::ThreadPoolBuilder::new()
+                    .num_threads(threads)
+                    .build()
+                    .unwrap()
+                    .install(|| train_width(kind, hidden, 256, 2, 2))
+            };
+            let one = on(1);
+            for threads in [2, 3] {
+                let many = on(threads);
+                let what = format!("{kind}, {hidden} units, 1 and {threads} threads");
+                assert_eq!(one.0, many.0, "{what}: weights");
+                assert_eq!(one.1.losses, many.1.losses, "{what}: losses");
+                assert_eq!(one.1.correct, many.1.correct, "{what}: correct");
+            }
         }
     }
 }

@@ -3,7 +3,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-/// An enumeration whose values users write by name (`flex`, `shuffled`, `lit-pixels`).
+/// An enumeration whose values users write by name (`flex`, `shuffled`, `autodiff`).
 ///
 /// Every value has exactly one name; [`parse_name`] accepts it trimmed and in any case, and
 /// its error lists the valid names. [`std::fmt::Display`] and [`std::str::FromStr`] of the
@@ -242,17 +242,42 @@ names! {
 
 names! {
     /// The training step a run actually took: the `step` column of the results.
+    ///
+    /// Each name starts with what a user asks for (`--step fused`, `--step autodiff`,
+    /// `--implementation manual`); the variant the run took follows in parentheses.
     pub enum StepKind ("step") {
         /// The fused operation ([`Step::Fused`]).
         Fused = "fused",
-        /// Autodiff, every hidden weight through the graph, as Keras does.
-        Dense = "dense",
-        /// Autodiff, only the weight rows of the pixels lit in the batch through the graph.
-        LitPixels = "lit-pixels",
-        /// The hand-written rule, restructured for speed (what the runner trains).
-        Fast = "fast",
+        /// Autodiff ([`Step::Autodiff`]), every hidden weight through the graph, as Keras does.
+        Dense = "autodiff (dense)",
+        /// Autodiff ([`Step::Autodiff`]), only the weight rows of the pixels lit in the batch
+        /// through the graph.
+        LitPixels = "autodiff (lit pixels)",
+        /// The hand-written rule ([`Implementation::Manual`]), restructured for speed: what the
+        /// runner trains.
+        Fast = "manual",
         /// The hand-written rule written literally (tests and benchmarks).
-        Reference = "reference",
+        Reference = "manual (literal)",
+    }
+}
+
+impl StepKind {
+    /// The step named `text` in a results file, including the names replay 0.2.0 and
+    /// earlier wrote (`dense`, `lit-pixels`, `fast`, `reference`), so that old rows group
+    /// with new ones; `None` for any other text.
+    pub fn from_column(text: &str) -> Option<Self> {
+        const RENAMED: [(&str, StepKind); 4] = [
+            ("dense", StepKind::Dense),
+            ("lit-pixels", StepKind::LitPixels),
+            ("fast", StepKind::Fast),
+            ("reference", StepKind::Reference),
+        ];
+        parse_name::<Self>(text).ok().or_else(|| {
+            RENAMED
+                .iter()
+                .find(|(old, _)| old.eq_ignore_ascii_case(text.trim()))
+                .map(|&(_, kind)| kind)
+        })
     }
 }
 
@@ -303,6 +328,35 @@ mod tests {
             err.to_string(),
             "unknown training step ''; expected one of: auto, fused, autodiff"
         );
+    }
+
+    #[test]
+    fn steps_read_from_results_include_the_names_of_older_versions() {
+        assert_eq!(StepKind::from_column("fused"), Some(StepKind::Fused));
+        assert_eq!(
+            StepKind::from_column("Autodiff (Lit Pixels)"),
+            Some(StepKind::LitPixels)
+        );
+        assert_eq!(
+            StepKind::from_column("lit-pixels"),
+            Some(StepKind::LitPixels)
+        );
+        assert_eq!(StepKind::from_column("dense"), Some(StepKind::Dense));
+        assert_eq!(StepKind::from_column(" fast"), Some(StepKind::Fast));
+        assert_eq!(
+            StepKind::from_column("reference"),
+            Some(StepKind::Reference)
+        );
+        assert_eq!(StepKind::from_column(""), None);
+        assert_eq!(StepKind::from_column("autodiff"), None);
+        // What a user asks for is where the step's name starts.
+        for &kind in StepKind::ALL {
+            let asked = kind.name().split(' ').next().unwrap_or_default();
+            assert!(
+                asked.parse::<Step>().is_ok() || asked.parse::<Implementation>().is_ok(),
+                "{kind}"
+            );
+        }
     }
 
     #[test]

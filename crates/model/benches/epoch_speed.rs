@@ -16,8 +16,8 @@
 //!   first, as `workload_baseline.py` does), on every workload;
 //! - `--floor 'CMD'`: a row timing `CMD` (the plain-Rust floor, batch 1 at 28 units) on the
 //!   `28x1` workload;
-//! - `--manual`: rows for the hand-written rule (fast, and the literal reference on 2,000
-//!   images, scaled) on the `28x1` workload.
+//! - `--manual`: rows for the hand-written rule (its `manual` step, and the literal
+//!   `manual (literal)` one on 2,000 images, scaled) on the `28x1` workload.
 //!
 //! Each row's runs alternate with every other row's, so that a slow spell of a shared
 //! machine hits them all; each run starts from fresh weights. Burn's autodiff step on wgpu
@@ -229,7 +229,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         if (hidden, batch) == (28, 1) && o.manual {
             rows.push(Row {
                 workload: (hidden, batch),
-                name: "hand-written rule, fast".to_string(),
+                name: format!("hand-written rule, {} step", StepKind::Fast),
                 epoch: Box::new(move || {
                     let mut net = ManualNet::init(0);
                     let start = Instant::now();
@@ -249,7 +249,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             let part = head(samples, 2_000);
             rows.push(Row {
                 workload: (hidden, batch),
-                name: "hand-written rule, reference (2,000 images, scaled)".to_string(),
+                name: format!(
+                    "hand-written rule, {} step (2,000 images, scaled)",
+                    StepKind::Reference
+                ),
                 epoch: Box::new(move || {
                     let mut net = ManualNet::init(0);
                     let start = Instant::now();

@@ -41,7 +41,7 @@ pub trait Network: Send {
     fn save_weights(&self, path: &Path) -> Result<(), ModelError>;
 }
 
-/// What to build: the step decides the implementation (`fast` is the hand-written rule, the
+/// What to build: the step decides the implementation (`manual` is the hand-written rule, the
 /// others the Burn MLP).
 #[derive(Debug, Clone, Copy)]
 pub struct NetworkSpec<'a> {

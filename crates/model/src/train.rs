@@ -5,8 +5,8 @@
 //! - `fused` (the default): [`replay_backend::fused`]'s backend operation takes a whole chunk
 //!   of steps (2,048 by default) in one call, on the training set uploaded to the device once
 //!   (four pixels to a 32-bit word). The sink hears of progress after every chunk.
-//! - `dense`: Burn's autodiff graph and SGD, every weight through the graph, as Keras does.
-//! - `lit-pixels`: autodiff with only the rows of the hidden weights whose pixel is lit in
+//! - `autodiff (dense)`: Burn's autodiff graph and SGD, every weight through the graph, as Keras does.
+//! - `autodiff (lit pixels)`: autodiff with only the rows of the hidden weights whose pixel is lit in
 //!   the batch. A dark pixel's input is exactly 0, so its row's gradient is exactly 0 and SGD
 //!   leaves the row unchanged either way; an MNIST digit lights about a fifth of its pixels.
 //!
@@ -110,7 +110,8 @@ impl Trainer {
         }
     }
 
-    /// Trains with the given kind of step from now on: `fused`, `dense` or `lit-pixels` (the
+    /// Trains with the given kind of step from now on: `fused`, `autodiff (dense)` or
+    /// `autodiff (lit pixels)` (the
     /// hand-written rule's steps are an error).
     pub fn with_step(mut self, step: StepKind) -> Result<Self, ModelError> {
         match step {
@@ -119,7 +120,7 @@ impl Trainer {
                 Ok(self)
             }
             StepKind::Fast | StepKind::Reference => Err(ModelError::Unsupported(format!(
-                "the Burn MLP has no '{step}' step; it takes fused, dense or lit-pixels steps"
+                "the Burn MLP has no '{step}' step; it takes the fused or the autodiff step"
             ))),
         }
     }
@@ -298,7 +299,7 @@ impl Trainer {
     }
 
     /// One SGD step on `batch` with only the lit pixels' rows of the hidden weights in the
-    /// graph (the `lit-pixels` step); returns the batch's outputs.
+    /// graph (the `autodiff (lit pixels)` step); returns the batch's outputs.
     fn lit_pixels_step(
         &mut self,
         samples: Samples<'_>,
@@ -680,7 +681,7 @@ mod tests {
             .with_step(StepKind::Fast)
             .unwrap_err();
         assert!(
-            err.to_string().contains("fused, dense or lit-pixels"),
+            err.to_string().contains("the fused or the autodiff step"),
             "{err}"
         );
     }

@@ -34,8 +34,8 @@ pub struct RunSettings {
     pub step: Step,
     /// Worker threads; default `hardware.vcpus`. The runner caps it by the host's cores.
     pub threads: usize,
-    /// Share of the GPU to emulate; default the configuration's GPU fraction
-    /// (`hardware.gpu_count` capped at 1); `None` without a GPU.
+    /// Share of the GPU to emulate; default the configuration's
+    /// `hardware.gpu_count` capped at 1; `None` without a GPU.
     pub gpu_share: Option<GpuShare>,
     /// How the GPU share is emulated; default [`ShareMethod::Spatial`], as a MIG slice works.
     pub gpu_share_method: ShareMethod,

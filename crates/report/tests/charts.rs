@@ -333,7 +333,7 @@ fn sweep() -> Vec<ResultRow> {
                     config,
                     implementation: "manual",
                     backend: "plain-rust",
-                    step: "fast",
+                    step: "manual",
                     batch: 1,
                     seed,
                     epoch,
@@ -343,7 +343,7 @@ fn sweep() -> Vec<ResultRow> {
             }
             let (backend, base) = if gpu { ("wgpu", 13.1) } else { ("flex", 0.23) };
             let steps: &[(&str, f64)] = if gpu {
-                &[("fused", 1.0), ("dense", 2.5)]
+                &[("fused", 1.0), ("autodiff (dense)", 2.5)]
             } else {
                 &[("fused", 1.0)]
             };
@@ -388,7 +388,7 @@ fn sweep() -> Vec<ResultRow> {
         config: &configs[0],
         implementation: "manual",
         backend: "plain-rust",
-        step: "fast",
+        step: "manual",
         batch: 1,
         seed: 1,
         epoch: 1,

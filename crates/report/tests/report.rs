@@ -38,7 +38,7 @@ fn row(
         .to_string(),
         implementation: implementation.to_string(),
         step: if implementation == "manual" {
-            "fast"
+            "manual"
         } else {
             "fused"
         }
@@ -191,8 +191,8 @@ The training pass only (the test evaluation is excluded). Medians over runs, wit
 | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |
 | c1.32 | burn | fused | ndarray | mnist 28 hidden, batch 1, lr 0.1, shuffled order, 2 of 4 threads, 60000 samples | 1 | 2 | 42.0 (40.0-44.0) | 37.8 | 4.20 | 1432 | 91.20 % |
 | g2.mig | burn | fused | wgpu | mnist 28 hidden, batch 1, lr 0.1, shuffled order, 2 of 4 threads, GPU 0.125: time-slice, on llvmpipe (LLVM 19.1.7, 256 bits), 60000 samples | 1 | 2 | 93.0 (90.0-96.0) | 83.7 | 9.30 | 646 | 91.35 % |
-| g2.mig | manual | fast | wgpu | mnist 28 hidden, batch 1, lr 0.1, shuffled order, 2 of 4 threads, GPU 0.125: time-slice, on llvmpipe (LLVM 19.1.7, 256 bits), 60000 samples | 1 | 1 | 120 | 108 | 12.0 | 500 | 93.00 % |
-| g2.mig | manual | fast | wgpu | mnist 28 hidden, batch 1, lr 0.1, shuffled order, 2 of 4 threads, GPU 0.125: time-slice, on llvmpipe (LLVM 19.1.7, 256 bits), 60000 samples | 2 | 1 | 125 | 112 | 12.5 | 480 | 93.80 % |
+| g2.mig | manual | manual | wgpu | mnist 28 hidden, batch 1, lr 0.1, shuffled order, 2 of 4 threads, GPU 0.125: time-slice, on llvmpipe (LLVM 19.1.7, 256 bits), 60000 samples | 1 | 1 | 120 | 108 | 12.0 | 500 | 93.00 % |
+| g2.mig | manual | manual | wgpu | mnist 28 hidden, batch 1, lr 0.1, shuffled order, 2 of 4 threads, GPU 0.125: time-slice, on llvmpipe (LLVM 19.1.7, 256 bits), 60000 samples | 2 | 1 | 125 | 112 | 12.5 | 480 | 93.80 % |
 | standard-4-8 | burn | fused | ndarray | mnist 28 hidden, batch 1, lr 0.1, shuffled order, 2 of 4 threads, 60000 samples | 1 | 1 | 68.0 | 61.2 | 6.80 | 882 | 91.56 % |
 
 ## Cost and memory per run
@@ -203,7 +203,7 @@ A run's cost is the sum over its epochs on the configuration's tariff, at the ra
 | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |
 | c1.32 | burn | fused | ndarray | mnist 28 hidden, batch 1, lr 0.1, shuffled order, 2 of 4 threads, 60000 samples | 2 | 2 | 1 | 292 (290-294) | 16.0 | 0 | per-second | RUB | 1.61 (1.54-1.69) | 0.806 | 1613 |
 | g2.mig | burn | fused | wgpu | mnist 28 hidden, batch 1, lr 0.1, shuffled order, 2 of 4 threads, GPU 0.125: time-slice, on llvmpipe (LLVM 19.1.7, 256 bits), 60000 samples | 2 | 2 | 1 | 343 (340-346) | 16.0 | 0 | per-second | RUB | 2.01 (1.94-2.07) | 1.00 | 2009 |
-| g2.mig | manual | fast | wgpu | mnist 28 hidden, batch 1, lr 0.1, shuffled order, 2 of 4 threads, GPU 0.125: time-slice, on llvmpipe (LLVM 19.1.7, 256 bits), 60000 samples | 1 | 1 | 2 | 375 | 16.0 | 0 | per-second | RUB | 5.29 | 2.65 | 2646 |
+| g2.mig | manual | manual | wgpu | mnist 28 hidden, batch 1, lr 0.1, shuffled order, 2 of 4 threads, GPU 0.125: time-slice, on llvmpipe (LLVM 19.1.7, 256 bits), 60000 samples | 1 | 1 | 2 | 375 | 16.0 | 0 | per-second | RUB | 5.29 | 2.65 | 2646 |
 | standard-4-8 | burn | fused | ndarray | mnist 28 hidden, batch 1, lr 0.1, shuffled order, 2 of 4 threads, 60000 samples | 1 | 1 | 1 | 318 | 16.0 | 0 | per-minute | RUB | 0.380 | n/a | 380 |
 
 ## Replay versus the study

@@ -120,7 +120,7 @@ pub struct CommonArgs {
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub threads: Option<u32>,
     /// Share of the GPU to emulate, in [1/1024, 1], as 0.125 or 1/8 (default: the
-    /// configuration's GPU fraction).
+    /// configuration's `hardware.gpu_count`, capped at 1).
     #[arg(long, value_name = "F")]
     pub gpu_share: Option<GpuShare>,
     /// How to emulate the GPU share: in space, as a MIG slice limits compute units (fused

@@ -8,8 +8,8 @@ use replay_platform::{Config, config_files};
 use replay_report::{Report, StudyFigure, all_exporters, write_report};
 use replay_session::terminal::ProgressBar;
 use replay_session::{
-    Datasets, Plan, Session, Shard, StopRequest, StopSignal, Sweep, Weights, duration, plan_line,
-    repeats_summary, run_items, split_done,
+    Datasets, Plan, Session, Shard, StopRequest, StopSignal, Sweep, WeightFiles, duration,
+    plan_line, repeats_summary, run_items, split_done,
 };
 use replay_store::read_results;
 
@@ -62,7 +62,7 @@ fn run(args: &RunArgs) -> Result<bool> {
     };
     install_interrupt_handler();
     let plan = Plan::resolve(path, &args.overrides(), args.common.options())?;
-    let weights = Weights {
+    let weights = WeightFiles {
         init: args.init_weights.as_deref(),
         save: args.save_weights.as_deref(),
     };

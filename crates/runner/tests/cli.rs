@@ -301,7 +301,7 @@ fn the_manual_rule_runs_on_one_cpu_thread_and_repeats_print_a_summary() {
         let cell = |name: &str| row[col(name)].as_str();
         assert_eq!(
             [cell("implementation"), cell("step"), cell("order")],
-            ["manual", "fast", "file"]
+            ["manual", "manual", "file"]
         );
         assert_eq!(
             [cell("backend"), cell("device"), cell("gpu_share")],

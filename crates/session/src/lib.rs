@@ -6,12 +6,12 @@
 //!
 //! ```no_run
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! use replay_session::{Options, Plan, Session, Silent, StopSignal, Weights};
+//! use replay_session::{NoObserver, Options, Plan, Session, StopSignal, WeightFiles};
 //!
 //! let plan = Plan::resolve("configs/c14.toml".as_ref(), &Default::default(), Options::default())?;
 //! let mnist = plan.load_dataset()?;
 //! let session = Session::open(&plan, &mnist)?;
-//! let outcome = session.run(Weights::default(), &StopSignal::new(), &mut Silent)?;
+//! let outcome = session.run(WeightFiles::default(), &StopSignal::new(), &mut NoObserver)?;
 //! println!("{} s of training, rows in {}", outcome.wall_s, session.results().path().display());
 //! # Ok(())
 //! # }
@@ -203,20 +203,20 @@ pub trait Observer: Send {
 
 /// An observer that reports nothing.
 #[derive(Debug, Default, Clone, Copy)]
-pub struct Silent;
+pub struct NoObserver;
 
-impl Observer for Silent {}
+impl Observer for NoObserver {}
 
 /// The weights files of a run: where to start from and where to save the trained network.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct Weights<'a> {
+pub struct WeightFiles<'a> {
     /// `--init-weights`.
     pub init: Option<&'a Path>,
     /// `--save-weights`.
     pub save: Option<&'a Path>,
 }
 
-impl Weights<'_> {
+impl WeightFiles<'_> {
     /// Checks, before anything is trained, that the trained weights can be saved as asked:
     /// the plan trains the Burn MLP (the manual rule has no weights file), and the file's
     /// folder exists and takes a new file (tried with a probe file, removed at once). Without
@@ -300,7 +300,7 @@ impl<'a> Session<'a> {
     /// Opens the emulated hardware and the results file (upgrading an older header; a foreign
     /// one is an error before any training).
     pub fn open(plan: &'a Plan, mnist: &'a Mnist) -> Result<Self, SessionError> {
-        Self::open_observed(plan, mnist, &mut Silent)
+        Self::open_observed(plan, mnist, &mut NoObserver)
     }
 
     /// [`Session::open`], telling `observer` about an upgraded results file.
@@ -349,7 +349,7 @@ impl<'a> Session<'a> {
     /// requested before training started.
     pub fn run(
         &self,
-        weights: Weights<'_>,
+        weights: WeightFiles<'_>,
         stop: &StopSignal,
         observer: &mut dyn Observer,
     ) -> Result<Outcome, SessionError> {

@@ -13,7 +13,7 @@ use replay_store::{ResultRow, ResultsSet, Status, TimingKey};
 
 use replay_mnist::Mnist;
 
-use crate::{Observer, Options, Plan, Session, SessionError, StopSignal, Weights};
+use crate::{Observer, Options, Plan, Session, SessionError, StopSignal, WeightFiles};
 
 /// One run of a sweep.
 #[derive(Debug, Clone)]
@@ -248,7 +248,10 @@ pub fn run_items(
         observer.item_started(position, items.len(), item);
         let mnist = data.get(&item.plan)?;
         let session = Session::open_observed(&item.plan, mnist, observer)?;
-        if session.run(Weights::default(), stop, observer)?.interrupted {
+        if session
+            .run(WeightFiles::default(), stop, observer)?
+            .interrupted
+        {
             return Ok(false);
         }
     }
@@ -573,7 +576,7 @@ mod tests {
         let changes: [fn(&mut ResultRow); 5] = [
             |r: &mut ResultRow| r.seed += 1,
             |r: &mut ResultRow| r.hidden_units = 512,
-            |r: &mut ResultRow| r.step = "lit-pixels".to_string(),
+            |r: &mut ResultRow| r.step = "autodiff (lit pixels)".to_string(),
             |r: &mut ResultRow| r.samples = 600,
             |r: &mut ResultRow| r.gpu_share = Some(0.5),
         ];

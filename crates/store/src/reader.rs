@@ -7,6 +7,7 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
+use replay_core::StepKind;
 use serde::Serialize;
 
 use crate::header::{HEADER, HeaderVersion, Upgrade};
@@ -310,7 +311,15 @@ fn read_file(
                 r.deserialize::<ResultRow>(Some(&header))
                     .map_err(|e| describe(&e))
             })
-            .and_then(|row| row.check().map(|()| row));
+            .and_then(|row| row.check().map(|()| row))
+            .map(|mut row| {
+                // Older versions' step names, read as today's (`lit-pixels` is
+                // `autodiff (lit pixels)`): the file itself is not rewritten.
+                if let Some(kind) = StepKind::from_column(&row.step) {
+                    row.step = kind.to_string();
+                }
+                row
+            });
         match parsed {
             Ok(row) => rows.push((row, line)),
             Err(message) => problems.push(problem(line, format!("{message}{torn}; row skipped"))),
@@ -518,6 +527,28 @@ mod tests {
             }
             assert_eq!(set.rows, vec![expected], "{version:?}");
         }
+    }
+
+    #[test]
+    fn older_step_names_are_read_as_todays_and_the_file_is_left_as_it_was() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut text = HEADER.join(",") + "\n";
+        for (run, old) in [("r1", "lit-pixels"), ("r2", "dense"), ("r3", "fast")] {
+            let mut row = sample_row();
+            row.run_id = run.to_string();
+            row.step = old.to_string();
+            text.push_str(&line_of(&row, HeaderVersion::CURRENT));
+        }
+        let path = dir.path().join("old-steps.csv");
+        fs::write(&path, &text).unwrap();
+        let set = read_results(dir.path()).unwrap();
+        assert!(set.problems.is_empty(), "{:?}", set.problems);
+        let steps: Vec<&str> = set.rows.iter().map(|r| r.step.as_str()).collect();
+        assert_eq!(
+            steps,
+            ["autodiff (lit pixels)", "autodiff (dense)", "manual"]
+        );
+        assert_eq!(fs::read_to_string(&path).unwrap(), text);
     }
 
     #[test]

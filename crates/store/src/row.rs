@@ -83,8 +83,8 @@ pub struct ResultRow {
     pub platform: String,
     /// The training implementation: `burn` (the framework one) or `manual` (the hand-written one).
     pub implementation: String,
-    /// The training step taken (`fused`, `lit-pixels`, `dense`; `fast` for the hand-written
-    /// rule); empty in rows of files older than the column.
+    /// The training step taken (`fused`, `autodiff (lit pixels)`, `autodiff (dense)`;
+    /// `manual` for the hand-written rule); empty in rows of files older than the column.
     pub step: String,
     /// The order the epoch visited the images in (`shuffled`, `file`); empty in older files.
     pub order: String,

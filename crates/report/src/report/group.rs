@@ -50,7 +50,7 @@ pub struct GroupReport {
     pub platform: String,
     /// The implementation (`burn` or `manual`).
     pub implementation: String,
-    /// The training step (`fused`, `lit-pixels`, `dense`, `fast`; empty for old rows).
+    /// The training step (`fused`, `autodiff (dense)`, `manual`...; empty for old rows).
     pub step: String,
     /// The training order (`shuffled`, `file`; empty for old rows).
     pub order: String,
@@ -463,7 +463,7 @@ mod tests {
         let mut other_backend = row("r3", "g2.mig", "burn", 1, 80.0, 1.7, 0.91);
         other_backend.backend = "ndarray".to_string();
         let mut autodiff = row("r4", "g2.mig", "burn", 1, 150.0, 3.2, 0.91);
-        autodiff.step = "dense".to_string();
+        autodiff.step = "autodiff (dense)".to_string();
         let mut file_order = row("r5", "g2.mig", "burn", 1, 93.0, 2.0, 0.91);
         file_order.order = "file".to_string();
         let mut from_file = row("r6", "g2.mig", "burn", 1, 93.0, 2.0, 0.91);
@@ -483,7 +483,7 @@ mod tests {
             labels,
             vec![
                 "g2.mig / burn / ndarray / fused".to_string(),
-                "g2.mig / burn / wgpu / dense".to_string(),
+                "g2.mig / burn / wgpu / autodiff (dense)".to_string(),
                 format!("{fused} (file order, weights seeded, 60000 samples)"),
                 format!("{fused} (shuffled order, weights seeded, 1000 samples)"),
                 format!("{fused} (shuffled order, weights seeded, 60000 samples)"),
