@@ -355,6 +355,18 @@ impl Buffers {
         }
     }
 
+    /// Image `b`'s lit pixels whose rows start in `low..high` (indices into `Net::w1`, as
+    /// [`Sample::rows`] holds them): their rows and values, pixels ascending.
+    fn lit_rows(&self, b: usize, low: u32, high: u32) -> (&[u32], &[f32]) {
+        let lit = b * PIXELS..b * PIXELS + self.lit[b];
+        let (rows, values) = (&self.rows[lit.clone()], &self.values[lit]);
+        let (from, to) = (
+            rows.partition_point(|&r| r < low),
+            rows.partition_point(|&r| r < high),
+        );
+        (&rows[from..to], &values[from..to])
+    }
+
     /// The per-image views of the first `size` images, in `parts` runs of consecutive ones.
     fn samples(&mut self, size: usize, lanes: usize, parts: usize) -> Vec<Vec<Sample<'_>>> {
         let per = size.div_ceil(parts.max(1)).max(1);
@@ -752,17 +764,13 @@ fn scatter_rows<M: Mac>(
     if lanes > BLOCK {
         let mut step: Vec<Lane> = vec![[0.0; LANES]; lanes];
         for b in 0..size {
-            let lit = buffers.lit[b];
-            let pixels = &buffers.rows[b * PIXELS..b * PIXELS + lit];
-            let values = &buffers.values[b * PIXELS..b * PIXELS + lit];
-            let from = pixels.partition_point(|&r| r < low);
-            let to = pixels.partition_point(|&r| r < high);
+            let (pixels, values) = buffers.lit_rows(b, low, high);
             for (s, d) in step.iter_mut().zip(&buffers.dh[b * lanes..(b + 1) * lanes]) {
                 for l in 0..LANES {
                     s[l] = -learning_rate * d[l];
                 }
             }
-            for (&row, &x) in pixels[from..to].iter().zip(&values[from..to]) {
+            for (&row, &x) in pixels.iter().zip(values) {
                 let start = (row - low) as usize;
                 for (w, s) in rows[start..start + lanes].iter_mut().zip(&step) {
                     for l in 0..LANES {
@@ -775,11 +783,7 @@ fn scatter_rows<M: Mac>(
     }
     dispatch_block!(lanes, K => {
         for b in 0..size {
-            let lit = buffers.lit[b];
-            let pixels = &buffers.rows[b * PIXELS..b * PIXELS + lit];
-            let values = &buffers.values[b * PIXELS..b * PIXELS + lit];
-            let from = pixels.partition_point(|&r| r < low);
-            let to = pixels.partition_point(|&r| r < high);
+            let (pixels, values) = buffers.lit_rows(b, low, high);
             let dh: &[Lane; K] = buffers.dh[b * lanes..b * lanes + K]
                 .try_into()
                 .expect("K lanes");
@@ -789,7 +793,7 @@ fn scatter_rows<M: Mac>(
                     step[k][l] = -learning_rate * dh[k][l];
                 }
             }
-            for (&row, &x) in pixels[from..to].iter().zip(&values[from..to]) {
+            for (&row, &x) in pixels.iter().zip(values) {
                 let start = (row - low) as usize;
                 let w: &mut [Lane; K] = (&mut rows[start..start + K])
                     .try_into()
