@@ -412,10 +412,18 @@ impl<'a> Session<'a> {
                 outcome.interrupted = true;
                 return Ok(outcome);
             }
+            // A stop asked for during the evaluation: no next epoch (not one step of it).
+            if stop.is_requested() && epoch < epochs {
+                outcome.interrupted = true;
+                return Ok(outcome);
+            }
         }
         if let Some(path) = weights.save {
             network.save_weights(path)?;
         }
+        // Every epoch ran whole; a stop asked for during the last one's evaluation still ends
+        // the run (and a sweep) as interrupted.
+        outcome.interrupted = stop.is_requested();
         Ok(outcome)
     }
 
@@ -536,6 +544,69 @@ impl ProgressSink for Sink<'_> {
             Control::Stop
         } else {
             Control::Continue
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use std::path::Path;
+
+    use replay_platform::Overrides;
+    use replay_store::ResultRow;
+
+    use super::*;
+
+    /// Asks for a stop when epoch `at` has been written, as a Ctrl-C during its evaluation.
+    struct StopAfter<'a> {
+        at: usize,
+        stop: &'a StopSignal,
+    }
+
+    impl Observer for StopAfter<'_> {
+        fn epoch_finished(&mut self, row: &ResultRow, _epochs: usize) {
+            if row.epoch as usize == self.at {
+                self.stop.request();
+            }
+        }
+    }
+
+    #[test]
+    fn a_stop_during_an_evaluation_ends_the_run_at_that_epoch() {
+        let data = tempfile::tempdir().unwrap();
+        replay_mnist::testutil::write_mnist_dir(data.path(), 64, 32, true, false);
+        let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs/c14.toml");
+        for (at, rows) in [(1, 1), (3, 3)] {
+            let out = tempfile::tempdir().unwrap();
+            let overrides = Overrides {
+                epochs: Some(3),
+                backend: Some(replay_core::BackendKind::Flex),
+                ..Overrides::default()
+            };
+            let options = Options {
+                data_dir: Some(data.path().to_path_buf()),
+                out: out.path().to_path_buf(),
+                ..Options::default()
+            };
+            let plan = Plan::resolve(&config, &overrides, options).unwrap();
+            let mnist = plan.load_dataset().unwrap();
+            let stop = StopSignal::new();
+            let outcome = Session::open(&plan, &mnist)
+                .unwrap()
+                .run(
+                    WeightFiles::default(),
+                    &stop,
+                    &mut StopAfter { at, stop: &stop },
+                )
+                .unwrap();
+            assert!(outcome.interrupted, "stopped after epoch {at}");
+            let written = replay_store::read_results(out.path()).unwrap().rows;
+            assert_eq!(written.len(), rows, "stopped after epoch {at}");
+            assert!(
+                written.iter().all(|r| r.status == replay_store::Status::Ok),
+                "{written:?}"
+            );
         }
     }
 }
