@@ -167,12 +167,15 @@ impl<C: Clock> Throttle<C> {
         self.pending_steps += steps;
     }
 
-    /// Adds the busy time since the last idle period, and its steps' speed.
+    /// Adds the busy time since the last idle period, and its steps' speed where it lasted at
+    /// least half a slice (a few steps at the end of an epoch say little about full speed).
     fn add_busy(&mut self, busy: Duration) {
         self.busy += busy;
         if self.pending_steps > 0 {
-            let per_step = busy / self.pending_steps as u32;
-            self.fastest = Some(self.fastest.map_or(per_step, |f| f.min(per_step)));
+            if busy >= self.quantum / 2 {
+                let per_step = busy.div_f64(self.pending_steps as f64);
+                self.fastest = Some(self.fastest.map_or(per_step, |f| f.min(per_step)));
+            }
             self.steps += self.pending_steps;
             self.pending_steps = 0;
         }
