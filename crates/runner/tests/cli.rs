@@ -32,12 +32,9 @@ fn runner() -> Command {
     cmd
 }
 
-/// `runner --config <config> --data-dir DATA --out OUT --quiet`, ready for more flags.
-fn replay(config: &Path, data: &Path, out: &Path) -> Command {
-    let mut cmd = runner();
-    cmd.arg("--config")
-        .arg(config)
-        .arg("--data-dir")
+/// `cmd --data-dir DATA --out OUT --quiet`.
+fn with_io(mut cmd: Command, data: &Path, out: &Path) -> Command {
+    cmd.arg("--data-dir")
         .arg(data)
         .arg("--out")
         .arg(out)
@@ -45,17 +42,19 @@ fn replay(config: &Path, data: &Path, out: &Path) -> Command {
     cmd
 }
 
+/// `runner --config <config> --data-dir DATA --out OUT --quiet`, ready for more flags.
+fn replay(config: &Path, data: &Path, out: &Path) -> Command {
+    let mut cmd = runner();
+    cmd.arg("--config").arg(config);
+    with_io(cmd, data, out)
+}
+
 /// `runner sweep <configs> --data-dir DATA --out OUT --quiet`, ready for more flags.
 fn sweep_of(configs: &[&str], data: &Path, out: &Path) -> Command {
     let mut cmd = runner();
     cmd.arg("sweep")
-        .args(configs.iter().map(|name| config(name)))
-        .arg("--data-dir")
-        .arg(data)
-        .arg("--out")
-        .arg(out)
-        .arg("--quiet");
-    cmd
+        .args(configs.iter().map(|name| config(name)));
+    with_io(cmd, data, out)
 }
 
 /// The index of a results column by name.

@@ -631,7 +631,8 @@ fn output_and_deltas<M: Mac>(net: &Net, label: usize, scale: f32, sample: &mut S
 }
 
 /// The update after a step of one image: `w -= lr x gradient`, the hidden weights only in
-/// the lit pixels' rows.
+/// the lit pixels' rows ([`scatter_rows`] over them all). No sums over a batch, no gradient
+/// buffers: the study's batch-1 step is the one every configuration replays.
 #[inline(always)]
 fn update_one<M: Mac>(net: &mut Net, buffers: &Buffers, learning_rate: f32) {
     let lanes = net.lanes;
@@ -645,24 +646,12 @@ fn update_one<M: Mac>(net: &mut Net, buffers: &Buffers, learning_rate: f32) {
         }
         net.b2[k] -= learning_rate * dy[k];
     }
-    let mut step: Vec<Lane> = Vec::with_capacity(lanes);
     for (b, dh) in net.b1.iter_mut().zip(dh) {
-        let mut s = [0.0; LANES];
         for l in 0..LANES {
             b[l] -= learning_rate * dh[l];
-            s[l] = -learning_rate * dh[l];
-        }
-        step.push(s);
-    }
-    let lit = buffers.lit[0];
-    for (&row, &x) in buffers.rows[..lit].iter().zip(&buffers.values[..lit]) {
-        let row = row as usize;
-        for (w, s) in net.w1[row..row + lanes].iter_mut().zip(&step) {
-            for l in 0..LANES {
-                w[l] = M::mac(x, s[l], w[l]);
-            }
         }
     }
+    scatter_rows::<M>(0, &mut net.w1, lanes, buffers, 1, learning_rate);
 }
 
 /// The update after a step of several images: the small parameters' gradients summed over
@@ -682,20 +671,19 @@ fn update_batch<M: Mac>(
 }
 
 /// Splits the hidden weights `w1` (rows of `lanes` lanes, one per pixel) into at most
-/// `threads` ranges of whole pixels, each with about the same share of the `total` lit pixels
-/// of the batch; `before(p)` is how many of them are pixels before `p`. Returns each range's
-/// first pixel and rows.
-fn pixel_parts(
-    w1: &mut [Lane],
+/// `threads` ranges of whole pixels, each with about the same share of the batch's lit
+/// pixels; `before[p]` is how many of them are pixels before `p` (`PIXELS + 1` counts).
+/// Returns each range's first pixel and rows.
+fn pixel_parts<'w>(
+    w1: &'w mut [Lane],
     lanes: usize,
     threads: usize,
-    total: usize,
-    before: impl Fn(usize) -> usize,
-) -> Vec<(usize, &mut [Lane])> {
+    before: &[usize],
+) -> Vec<(usize, &'w mut [Lane])> {
     let mut cuts = vec![0usize];
-    let per = total.div_ceil(threads).max(1);
+    let per = before[PIXELS].div_ceil(threads).max(1);
     for p in 1..PIXELS {
-        if before(p) >= per * cuts.len() && cuts.len() < threads {
+        if before[p] >= per * cuts.len() && cuts.len() < threads {
             cuts.push(p);
         }
     }
@@ -738,7 +726,7 @@ fn scatter_update<M: Mac>(
             for p in 0..PIXELS {
                 before[p + 1] += before[p];
             }
-            let parts = pixel_parts(&mut net.w1, lanes, threads, before[PIXELS], |p| before[p]);
+            let parts = pixel_parts(&mut net.w1, lanes, threads, &before);
             parts.into_par_iter().for_each(|(first, rows)| {
                 M::run(|| scatter_rows::<M>(first, rows, lanes, buffers, size, learning_rate));
             });
