@@ -487,17 +487,22 @@ fn an_interrupted_run_leaves_a_valid_csv_and_exits_130() {
     // SAFETY: kill(2) with our own child's pid and SIGINT has no memory effects.
     unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) };
     assert_eq!(child.wait().unwrap().code(), Some(130));
+    // The signal lands either in an epoch's training (that epoch is written `interrupted`,
+    // unevaluated) or in an evaluation (the run ends at that epoch, every row `ok`); the
+    // session's tests pin each case down. Either way every row is whole.
     let rows = read_csv(&csv);
+    assert!(rows.len() >= 2, "{rows:?}");
+    assert!(rows.iter().all(|r| r.len() == HEADER.len()), "{rows:?}");
     let last = rows.last().unwrap();
-    assert_eq!(
-        (last.len(), last[col("status")].as_str()),
-        (HEADER.len(), "interrupted")
-    );
-    assert_eq!(
-        last[col("test_accuracy")],
-        "",
-        "an interrupted epoch is not evaluated"
-    );
+    match last[col("status")].as_str() {
+        "interrupted" => assert_eq!(
+            last[col("test_accuracy")],
+            "",
+            "an interrupted epoch is not evaluated"
+        ),
+        "ok" => assert_ne!(last[col("test_accuracy")], ""),
+        other => panic!("last row's status {other:?}"),
+    }
     assert!(
         rows[1..rows.len() - 1]
             .iter()

@@ -558,55 +558,99 @@ mod tests {
 
     use super::*;
 
-    /// Asks for a stop when epoch `at` has been written, as a Ctrl-C during its evaluation.
-    struct StopAfter<'a> {
-        at: usize,
+    /// When a test asks for a stop, as a Ctrl-C would.
+    #[derive(Debug, Clone, Copy)]
+    enum StopWhen {
+        /// Once epoch `n` has been written: during its evaluation or just after it.
+        Evaluated(usize),
+        /// At the first progress report of epoch `n`, in the middle of its training.
+        Training(usize),
+    }
+
+    /// Asks for a stop at one moment of a run.
+    struct StopAt<'a> {
+        when: StopWhen,
         stop: &'a StopSignal,
     }
 
-    impl Observer for StopAfter<'_> {
+    impl Observer for StopAt<'_> {
+        fn progress(&mut self, progress: &Progress) {
+            if let StopWhen::Training(n) = self.when
+                && progress.epoch == n
+            {
+                self.stop.request();
+            }
+        }
+
         fn epoch_finished(&mut self, row: &ResultRow, _epochs: usize) {
-            if row.epoch as usize == self.at {
+            if let StopWhen::Evaluated(n) = self.when
+                && row.epoch as usize == n
+            {
                 self.stop.request();
             }
         }
     }
 
+    /// Runs c1.4 on flex for 3 epochs of 2,100 images (batch 1, fused step: a chunk of
+    /// `FUSED_CHUNK_STEPS` = 2,048 steps, then one of 52), stopping at `when`; returns the rows
+    /// written.
+    fn run_stopped(when: StopWhen) -> Vec<ResultRow> {
+        let data = tempfile::tempdir().unwrap();
+        replay_mnist::testutil::write_mnist_dir(data.path(), 2100, 32, true, false);
+        let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs/c14.toml");
+        let out = tempfile::tempdir().unwrap();
+        let overrides = Overrides {
+            epochs: Some(3),
+            backend: Some(replay_core::BackendKind::Flex),
+            ..Overrides::default()
+        };
+        let options = Options {
+            data_dir: Some(data.path().to_path_buf()),
+            out: out.path().to_path_buf(),
+            ..Options::default()
+        };
+        let plan = Plan::resolve(&config, &overrides, options).unwrap();
+        let mnist = plan.load_dataset().unwrap();
+        let stop = StopSignal::new();
+        let outcome = Session::open(&plan, &mnist)
+            .unwrap()
+            .run(
+                WeightFiles::default(),
+                &stop,
+                &mut StopAt { when, stop: &stop },
+            )
+            .unwrap();
+        assert!(outcome.interrupted, "{when:?}");
+        replay_store::read_results(out.path()).unwrap().rows
+    }
+
     #[test]
     fn a_stop_during_an_evaluation_ends_the_run_at_that_epoch() {
-        let data = tempfile::tempdir().unwrap();
-        replay_mnist::testutil::write_mnist_dir(data.path(), 64, 32, true, false);
-        let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs/c14.toml");
         for (at, rows) in [(1, 1), (3, 3)] {
-            let out = tempfile::tempdir().unwrap();
-            let overrides = Overrides {
-                epochs: Some(3),
-                backend: Some(replay_core::BackendKind::Flex),
-                ..Overrides::default()
-            };
-            let options = Options {
-                data_dir: Some(data.path().to_path_buf()),
-                out: out.path().to_path_buf(),
-                ..Options::default()
-            };
-            let plan = Plan::resolve(&config, &overrides, options).unwrap();
-            let mnist = plan.load_dataset().unwrap();
-            let stop = StopSignal::new();
-            let outcome = Session::open(&plan, &mnist)
-                .unwrap()
-                .run(
-                    WeightFiles::default(),
-                    &stop,
-                    &mut StopAfter { at, stop: &stop },
-                )
-                .unwrap();
-            assert!(outcome.interrupted, "stopped after epoch {at}");
-            let written = replay_store::read_results(out.path()).unwrap().rows;
+            let written = run_stopped(StopWhen::Evaluated(at));
             assert_eq!(written.len(), rows, "stopped after epoch {at}");
             assert!(
                 written.iter().all(|r| r.status == replay_store::Status::Ok),
                 "{written:?}"
             );
         }
+    }
+
+    #[test]
+    fn a_stop_during_training_writes_that_epoch_as_interrupted_and_unevaluated() {
+        let written = run_stopped(StopWhen::Training(2));
+        assert_eq!(written.len(), 2, "{written:?}");
+        assert_eq!(written[0].status, replay_store::Status::Ok);
+        assert!(written[0].test_accuracy.is_some());
+        let last = &written[1];
+        assert_eq!(
+            (last.epoch, last.status),
+            (2, replay_store::Status::Interrupted)
+        );
+        assert_eq!(last.samples, 2048, "the epoch ends after its first chunk");
+        assert_eq!(
+            last.test_accuracy, None,
+            "an interrupted epoch is not evaluated"
+        );
     }
 }
