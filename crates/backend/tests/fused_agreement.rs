@@ -91,6 +91,43 @@ fn train_width(
     (flat, all)
 }
 
+/// Fails unless `other`'s parameters and losses are within 1e-5 of `reference`'s and its
+/// hits the same; `what` names the case.
+fn assert_same(
+    reference: &(Vec<Vec<f32>>, StepScores),
+    other: &(Vec<Vec<f32>>, StepScores),
+    what: &str,
+) {
+    let names = [
+        "hidden.weight",
+        "hidden.bias",
+        "output.weight",
+        "output.bias",
+    ];
+    for (name, (a, b)) in names.iter().zip(reference.0.iter().zip(&other.0)) {
+        let worst = a
+            .iter()
+            .zip(b)
+            .map(|(x, y)| (x - y).abs())
+            .fold(0.0f32, f32::max);
+        assert!(worst <= 1e-5, "{what}: {name} differs by {worst}");
+    }
+    let worst = reference
+        .1
+        .losses
+        .iter()
+        .zip(&other.1.losses)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0f32, f32::max);
+    assert!(
+        worst <= 1e-5,
+        "{what}: losses differ by {worst}: {:?} vs {:?}",
+        reference.1.losses,
+        other.1.losses
+    );
+    assert_eq!(reference.1.correct, other.1.correct, "{what}");
+}
+
 #[test]
 fn every_backend_takes_the_same_fused_steps() {
     // 1,000 steps in one call: past llvmpipe's loop limit, where a kernel that looped over
@@ -100,37 +137,23 @@ fn every_backend_takes_the_same_fused_steps() {
         assert_eq!(reference.1.losses.len(), steps * chunks);
         for kind in compiled_backends().into_iter().skip(1) {
             let other = train(kind, batch, steps, chunks);
-            let names = [
-                "hidden.weight",
-                "hidden.bias",
-                "output.weight",
-                "output.bias",
-            ];
-            for (name, (a, b)) in names.iter().zip(reference.0.iter().zip(&other.0)) {
-                let worst = a
-                    .iter()
-                    .zip(b)
-                    .map(|(x, y)| (x - y).abs())
-                    .fold(0.0f32, f32::max);
-                assert!(
-                    worst <= 1e-5,
-                    "{kind}, batch {batch}, {steps} x {chunks} steps: {name} differs by {worst}"
-                );
-            }
-            let worst = reference
-                .1
-                .losses
-                .iter()
-                .zip(&other.1.losses)
-                .map(|(x, y)| (x - y).abs())
-                .fold(0.0f32, f32::max);
-            assert!(
-                worst <= 1e-5,
-                "{kind}: losses differ by {worst}: {:?} vs {:?}",
-                reference.1.losses,
-                other.1.losses
-            );
-            assert_eq!(reference.1.correct, other.1.correct, "{kind}");
+            let what = format!("{kind}, batch {batch}, {steps} x {chunks} steps");
+            assert_same(&reference, &other, &what);
+        }
+    }
+}
+
+#[test]
+fn every_backend_takes_the_same_fused_steps_at_widths_read_two_or_one_floats_at_a_time() {
+    // The GPU's one-cube kernel reads the hidden weights four floats at a time where the width
+    // allows (28 above), else two (30) or one (7); one-image steps update the output layer
+    // during the backward pass, bigger ones after it.
+    for (hidden, batch) in [(30, 1), (7, 3)] {
+        let reference = train_width(BackendKind::Flex, hidden, batch, 40, 2);
+        for kind in compiled_backends().into_iter().skip(1) {
+            let other = train_width(kind, hidden, batch, 40, 2);
+            let what = format!("{kind}, {hidden} units, batch {batch}");
+            assert_same(&reference, &other, &what);
         }
     }
 }

@@ -8,7 +8,10 @@
 //!   pixels are first gathered into a list in shared memory, so the forward pass and the
 //!   hidden layer's update visit only them (about a fifth of MNIST's pixels). The small
 //!   tensors (output layer, biases, activations, deltas) sit in shared memory for the whole
-//!   chunk; the 784 x N hidden weights stay in their storage buffer and are updated in place.
+//!   chunk; the 784 x N hidden weights stay in their storage buffer and are updated in place,
+//!   read and written four floats at a time where N allows (two or one where it does not). A
+//!   one-image step updates the output layer and biases as its backward pass computes their
+//!   gradients, with the same numbers, instead of gathering the gradients first.
 //! - **A few launches per step** (`forward_kernel`, then `update_kernel`), for steps with work
 //!   to share: the step's images spread over cubes (one image per cube at a time: its lit
 //!   pixels, hidden activations, outputs and deltas), then the update spreads over cubes by
@@ -179,8 +182,8 @@ fn sigmoid(z: f32) -> f32 {
 /// `correct`; `scratch` holds a step's hidden deltas, `batch` x `hidden`.
 #[cube(launch_unchecked)]
 #[allow(clippy::too_many_arguments)]
-fn chunk_kernel(
-    w1: &mut [f32],
+fn chunk_kernel<N: Size>(
+    w1: &mut [Vector<f32, N>],
     b1: &mut [f32],
     w2: &mut [f32],
     b2: &mut [f32],
@@ -197,8 +200,11 @@ fn chunk_kernel(
     base: u32,
     #[comptime] hidden: u32,
     #[comptime] units: u32,
+    #[comptime] single: bool,
+    #[comptime] width: u32,
 ) {
     let tid = UNIT_POS;
+    let lines = comptime!(hidden / width);
     let mut lit_p = Shared::<[u32]>::new_slice(784usize);
     let mut lit_x = Shared::<[f32]>::new_slice(784usize);
     let mut counts = Shared::<[u32]>::new_slice(comptime!(units as usize));
@@ -235,9 +241,11 @@ fn chunk_kernel(
         if size > 0u32 {
             scale = 2.0f32 / f32::cast_from(size * 10u32);
         }
-        clear(&mut gw2, comptime!(hidden * 10), units);
-        clear(&mut gb1, hidden, units);
-        clear(&mut gb2, 10u32, units);
+        if !single {
+            clear(&mut gw2, comptime!(hidden * 10), units);
+            clear(&mut gb1, hidden, units);
+            clear(&mut gb2, 10u32, units);
+        }
         if tid < 2u32 {
             stats[tid as usize] = 0.0f32;
         }
@@ -247,24 +255,28 @@ fn chunk_kernel(
             let label = labels[index as usize];
             let lit = gather_lit(&mut lit_p, &mut lit_x, &mut counts, images, index, units);
             // Hidden pre-activations: each unit sums its share of the lit pixels.
-            let mut acc = Array::<f32>::new(comptime!(hidden as usize));
+            let mut acc = Array::<Vector<f32, N>>::new(comptime!(lines as usize));
             #[unroll]
-            for j in 0..hidden {
-                acc[j as usize] = 0.0f32;
+            for q in 0..lines {
+                acc[q as usize] = Vector::<f32, N>::new(0.0f32);
             }
             let mut l = tid;
             while l < lit {
-                let row = lit_p[l as usize] * hidden;
-                let x = lit_x[l as usize];
+                let row = lit_p[l as usize] * lines;
+                let x = Vector::<f32, N>::new(lit_x[l as usize]);
                 #[unroll]
-                for j in 0..hidden {
-                    acc[j as usize] += x * w1[(row + j) as usize];
+                for q in 0..lines {
+                    acc[q as usize] += x * w1[(row + q) as usize];
                 }
                 l += units;
             }
             #[unroll]
-            for j in 0..hidden {
-                part[(tid * hidden + j) as usize] = acc[j as usize];
+            for q in 0..lines {
+                let a = acc[q as usize];
+                #[unroll]
+                for c in 0..width {
+                    part[(tid * hidden + q * width + c) as usize] = a.extract(c as usize);
+                }
             }
             sync_cube();
             #[unroll]
@@ -299,7 +311,11 @@ fn chunk_kernel(
                 }
             }
             sync_cube();
-            // Backward with the weights before the step's update; gradients accumulate.
+            // Backward with the weights before the step's update; gradients accumulate. A
+            // one-image step updates the output layer and biases at once instead, unit `j`
+            // after its last read of row `j` (`w - rate x g` with the same `g`: the same
+            // numbers as `descend` below, without the gradients' round trip through shared
+            // memory, which is what a CPU driver's step pays for).
             #[unroll]
             for r in 0..comptime!(hidden.div_ceil(units)) {
                 let j = tid + r * units;
@@ -309,12 +325,21 @@ fn chunk_kernel(
                     #[unroll]
                     for k in 0..10u32 {
                         let d = dz2[k as usize];
-                        dh += sw2[(j * 10u32 + k) as usize] * d;
-                        gw2[(j * 10u32 + k) as usize] += hj * d;
+                        let w = sw2[(j * 10u32 + k) as usize];
+                        dh += w * d;
+                        if single {
+                            sw2[(j * 10u32 + k) as usize] = w - learning_rate * (hj * d);
+                        } else {
+                            gw2[(j * 10u32 + k) as usize] += hj * d;
+                        }
                     }
                     let dz1 = dh * hj * (1.0f32 - hj);
                     scratch[(b * hidden + j) as usize] = dz1;
-                    gb1[j as usize] += dz1;
+                    if single {
+                        sb1[j as usize] -= learning_rate * dz1;
+                    } else {
+                        gb1[j as usize] += dz1;
+                    }
                 }
             }
             if tid == 0u32 {
@@ -324,7 +349,11 @@ fn chunk_kernel(
                 #[unroll]
                 for k in 0..10u32 {
                     let yk = y[k as usize];
-                    gb2[k as usize] += dz2[k as usize];
+                    if single {
+                        sb2[k as usize] -= learning_rate * dz2[k as usize];
+                    } else {
+                        gb2[k as usize] += dz2[k as usize];
+                    }
                     let mut error = yk;
                     if k == label {
                         error = yk - 1.0f32;
@@ -347,9 +376,11 @@ fn chunk_kernel(
         }
 
         // The update, w -= lr x gradient; the hidden weights image by image.
-        descend(&mut sw2, &gw2, learning_rate, comptime!(hidden * 10), units);
-        descend(&mut sb1, &gb1, learning_rate, hidden, units);
-        descend(&mut sb2, &gb2, learning_rate, 10u32, units);
+        if !single {
+            descend(&mut sw2, &gw2, learning_rate, comptime!(hidden * 10), units);
+            descend(&mut sb1, &gb1, learning_rate, hidden, units);
+            descend(&mut sb2, &gb2, learning_rate, 10u32, units);
+        }
         for b in 0..size {
             let mut lit = 0u32;
             if size > 1u32 {
@@ -368,18 +399,26 @@ fn chunk_kernel(
                     lit += counts[u as usize];
                 }
             }
-            let mut step = Array::<f32>::new(comptime!(hidden as usize));
+            let mut step = Array::<Vector<f32, N>>::new(comptime!(lines as usize));
             #[unroll]
-            for j in 0..hidden {
-                step[j as usize] = -learning_rate * scratch[(b * hidden + j) as usize];
+            for q in 0..lines {
+                let mut v = Vector::<f32, N>::new(0.0f32);
+                #[unroll]
+                for c in 0..width {
+                    v.insert(
+                        c as usize,
+                        -learning_rate * scratch[(b * hidden + q * width + c) as usize],
+                    );
+                }
+                step[q as usize] = v;
             }
             let mut l = tid;
             while l < lit {
-                let row = lit_p[l as usize] * hidden;
-                let x = lit_x[l as usize];
+                let row = lit_p[l as usize] * lines;
+                let x = Vector::<f32, N>::new(lit_x[l as usize]);
                 #[unroll]
-                for j in 0..hidden {
-                    w1[(row + j) as usize] += x * step[j as usize];
+                for q in 0..lines {
+                    w1[(row + q) as usize] += x * step[q as usize];
                 }
                 l += units;
             }
@@ -704,6 +743,17 @@ struct Layout {
     shared_bytes: usize,
 }
 
+/// Floats of the hidden weights the one-cube kernel reads or writes at a time: 4, 2 or 1,
+/// whichever divides `hidden` first. A GPU moves a vector of four in one transaction; a CPU
+/// driver (Mesa's lavapipe) copies each storage access lane by lane in a loop, which a vector
+/// runs once for its four floats.
+fn vector_width(hidden: u32) -> u32 {
+    [4, 2, 1]
+        .into_iter()
+        .find(|w| hidden.is_multiple_of(*w))
+        .unwrap_or(1)
+}
+
 /// Whether the one-cube kernel takes steps of `batch` images through `hidden` units.
 fn chunk_fits(hidden: u32, batch: u32, shape: &Layout) -> bool {
     let floats =
@@ -776,6 +826,7 @@ impl FusedSgdOps for CubeBackend {
         let arg = |t: &CubeTensor| t.clone().into_buffer_arg();
         if chunk_fits(hidden, batch, &shape) {
             let units = shape.chunk_units;
+            let width = vector_width(hidden);
             let scratch = buffer((batch * hidden) as usize, DType::F32);
             let per_launch = chunk_launch_steps(batch, units);
             let mut done = 0;
@@ -785,12 +836,18 @@ impl FusedSgdOps for CubeBackend {
                 // hidden x 10, 10), that the order's indices are below the set's size and that
                 // the steps lie within the order; the kernel clamps a step's images to the
                 // order's end, writes scores below `steps` and deltas below batch x hidden.
+                // The hidden weights are passed as 784 x hidden / `width` vectors of `width`
+                // floats (`width` divides `hidden`), and read as rows of hidden / `width`.
                 unsafe {
                     chunk_kernel::launch_unchecked(
                         &client,
                         CubeCount::Static(1, 1, 1),
                         CubeDim::new_1d(units),
-                        arg(&w1),
+                        width as usize,
+                        BufferArg::from_raw_parts(
+                            w1.handle.clone(),
+                            w1.shape().num_elements() / width as usize,
+                        ),
                         arg(&b1),
                         arg(&w2),
                         arg(&b2),
@@ -807,6 +864,8 @@ impl FusedSgdOps for CubeBackend {
                         done,
                         hidden,
                         units,
+                        batch == 1,
+                        width,
                     );
                 }
                 done += count;
