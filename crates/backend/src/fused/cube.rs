@@ -201,9 +201,10 @@ fn chunk_kernel<N: Size>(
     #[comptime] hidden: u32,
     #[comptime] units: u32,
     #[comptime] single: bool,
-    #[comptime] width: u32,
 ) {
     let tid = UNIT_POS;
+    // The hidden weights come as vectors of `width` floats: rows of `lines` vectors.
+    let width = N::value().comptime() as u32;
     let lines = comptime!(hidden / width);
     let mut lit_p = Shared::<[u32]>::new_slice(784usize);
     let mut lit_x = Shared::<[f32]>::new_slice(784usize);
@@ -748,10 +749,13 @@ struct Layout {
 /// driver (Mesa's lavapipe) copies each storage access lane by lane in a loop, which a vector
 /// runs once for its four floats.
 fn vector_width(hidden: u32) -> u32 {
-    [4, 2, 1]
-        .into_iter()
-        .find(|w| hidden.is_multiple_of(*w))
-        .unwrap_or(1)
+    if hidden.is_multiple_of(4) {
+        4
+    } else if hidden.is_multiple_of(2) {
+        2
+    } else {
+        1
+    }
 }
 
 /// Whether the one-cube kernel takes steps of `batch` images through `hidden` units.
@@ -865,7 +869,6 @@ impl FusedSgdOps for CubeBackend {
                         hidden,
                         units,
                         batch == 1,
-                        width,
                     );
                 }
                 done += count;
