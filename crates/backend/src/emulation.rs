@@ -60,8 +60,8 @@ enum Enforcement {
 /// autodiff with the variant that suits the backend (on a CPU, only the lit pixels' weight
 /// rows go through the graph, about 0.8 of the dense step's time; a GPU launches a kernel
 /// per operation whatever its size, and the extra gather and scatter made a step about 1.5
-/// times slower on wgpu, so GPUs take the dense step, as Keras does). `auto` takes the fused
-/// step: on every backend it is the faster one for every width and batch that
+/// times slower on wgpu, so GPUs take the dense step, as Keras does). The fused step is the
+/// default: on every backend it is the faster one for every width and batch that
 /// `scripts/bench.sh` measures.
 pub fn step_kind(
     implementation: Implementation,
@@ -101,7 +101,7 @@ pub fn step_kind(
     }
     Ok(match (implementation, step) {
         (Implementation::Manual, _) => StepKind::Fast,
-        (Implementation::Burn, Step::Auto | Step::Fused) => StepKind::Fused,
+        (Implementation::Burn, Step::Fused) => StepKind::Fused,
         (Implementation::Burn, Step::Autodiff) => autodiff,
     })
 }
@@ -419,7 +419,7 @@ mod tests {
         EmulationSpec {
             implementation,
             backend,
-            step: Step::Auto,
+            step: Step::Fused,
             workload: Workload::STUDY,
             threads: 4,
             gpu_share: Some(GpuShare::new(0.125).unwrap()),
@@ -439,28 +439,26 @@ mod tests {
         };
         let kind = |i, s, b, w: &Workload| step_kind(i, s, b, w).unwrap();
         for backend in [Flex, Ndarray, Wgpu] {
-            for step in [Step::Auto, Step::Fused] {
-                assert_eq!(kind(Burn, step, backend, &study), StepKind::Fused);
-            }
+            assert_eq!(kind(Burn, Step::Fused, backend, &study), StepKind::Fused);
             assert_eq!(
                 kind(Manual, Step::Autodiff, backend, &study),
                 StepKind::Fast
             );
         }
         for backend in [Flex, Ndarray] {
-            assert_eq!(kind(Burn, Step::Auto, backend, &wide), StepKind::Fused);
+            assert_eq!(kind(Burn, Step::Fused, backend, &wide), StepKind::Fused);
             assert_eq!(
                 kind(Burn, Step::Autodiff, backend, &wide),
                 StepKind::LitPixels
             );
         }
         assert_eq!(kind(Burn, Step::Autodiff, Wgpu, &study), StepKind::Dense);
-        assert_eq!(kind(Burn, Step::Auto, Wgpu, &wide), StepKind::Fused);
+        assert_eq!(kind(Burn, Step::Fused, Wgpu, &wide), StepKind::Fused);
         let too_wide = Workload {
             hidden_units: 4097,
             ..wide
         };
-        let err = step_kind(Burn, Step::Auto, Flex, &too_wide).unwrap_err();
+        let err = step_kind(Burn, Step::Fused, Flex, &too_wide).unwrap_err();
         assert!(err.to_string().contains("4097 hidden units"), "{err}");
     }
 
@@ -491,51 +489,15 @@ mod tests {
     }
 
     #[test]
-    fn a_slice_of_a_gpu_is_held_in_space_on_the_fused_step_and_in_time_when_asked() {
-        let mut s = spec(Implementation::Burn, BackendKind::Wgpu);
-        s.threads = 1;
-        let emulation = match Emulation::open(&s) {
-            Err(BackendError::NotCompiled { .. }) => {
-                return assert!(!crate::is_compiled(BackendKind::Wgpu));
-            }
-            other => other.unwrap(),
-        };
-        assert!(
-            emulation.throttle_method().starts_with("spatial (1 of "),
-            "{}",
-            emulation.throttle_method()
-        );
-        assert_eq!(emulation.gpu_cubes(), Some(1));
-        assert_eq!(emulation.note(), None);
-        assert_eq!(emulation.pinned_cores().map(<[usize]>::len), Some(1));
-        s.gpu_share_method = ShareMethod::TimeSlice;
-        let emulation = Emulation::open(&s).unwrap();
-        assert!(emulation.throttle_method().starts_with("time-slice"));
-        s.gpu_share_method = ShareMethod::Spatial;
-        s.step = Step::Autodiff;
-        let emulation = Emulation::open(&s).unwrap();
-        assert!(
-            emulation
-                .throttle_method()
-                .starts_with("none (spatial share not enforceable on the autodiff step)")
-        );
-        assert!(
-            emulation
-                .note()
-                .unwrap()
-                .contains("cannot be enforced on the autodiff step")
-        );
-        s.gpu_share = Some(GpuShare::WHOLE);
-        assert_eq!(Emulation::open(&s).unwrap().throttle_method(), "none");
-    }
-
-    #[test]
     fn a_time_slice_row_says_by_how_much_it_missed_the_share() {
         use crate::throttle::fake::SharedClock;
         use std::time::Duration;
 
         let mut s = spec(Implementation::Burn, BackendKind::Wgpu);
-        s.threads = 1;
+        // Every core the process started with, so that opening the emulation (which pins the
+        // whole test binary) slows no other test; pinning to fewer cores is tested in
+        // tests/pinning.rs, a binary of its own.
+        s.threads = host::original_cores().len().max(1);
         s.gpu_share = Some(GpuShare::new(0.5).unwrap());
         s.gpu_share_method = ShareMethod::TimeSlice;
         let emulation = match Emulation::open(&s) {

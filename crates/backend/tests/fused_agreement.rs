@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
 use burn::prelude::*;
+use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 use replay_backend::fused::{self, Params, StepScores, TrainingSet};
 use replay_backend::{BackendKind, compiled_backends};
 use replay_core::SplitMix64;
@@ -128,6 +129,19 @@ fn assert_same(
     assert_eq!(reference.1.correct, other.1.correct, "{what}");
 }
 
+/// The compiled backends to compare with flex; when there are none, `test` says so in one
+/// line (a comparison with nothing would pass silently).
+fn others(test: &str) -> Vec<BackendKind> {
+    let others: Vec<_> = compiled_backends()
+        .into_iter()
+        .filter(|&kind| kind != BackendKind::Flex)
+        .collect();
+    if others.is_empty() {
+        eprintln!("skipped {test}: flex is the only backend compiled in, nothing to compare");
+    }
+    others
+}
+
 #[test]
 fn every_backend_takes_the_same_fused_steps() {
     // 1,000 steps in one call: past llvmpipe's loop limit, where a kernel that looped over
@@ -135,7 +149,7 @@ fn every_backend_takes_the_same_fused_steps() {
     for (batch, steps, chunks) in [(1, 1000, 1), (1, 1, 1), (1, 5, 3), (3, 4, 2), (5, 13, 1)] {
         let reference = train(BackendKind::Flex, batch, steps, chunks);
         assert_eq!(reference.1.losses.len(), steps * chunks);
-        for kind in compiled_backends().into_iter().skip(1) {
+        for kind in others("every_backend_takes_the_same_fused_steps") {
             let other = train(kind, batch, steps, chunks);
             let what = format!("{kind}, batch {batch}, {steps} x {chunks} steps");
             assert_same(&reference, &other, &what);
@@ -150,7 +164,7 @@ fn every_backend_takes_the_same_fused_steps_at_widths_read_two_or_one_floats_at_
     // during the backward pass, bigger ones after it.
     for (hidden, batch) in [(6, 1), (5, 3)] {
         let reference = train_width(BackendKind::Flex, hidden, batch, 40, 2);
-        for kind in compiled_backends().into_iter().skip(1) {
+        for kind in others("every_backend_takes_the_same_fused_steps_at_widths_read_two_or_one") {
             let other = train_width(kind, hidden, batch, 40, 2);
             let what = format!("{kind}, {hidden} units, batch {batch}");
             assert_same(&reference, &other, &what);
@@ -159,10 +173,64 @@ fn every_backend_takes_the_same_fused_steps_at_widths_read_two_or_one_floats_at_
 }
 
 #[test]
+fn every_backend_takes_the_same_fused_steps_at_every_narrow_width() {
+    // Widths 1 to 12: narrower than a plane (8 units on lavapipe) up to a plane and a half, on
+    // the one-cube kernel (small steps) and on the per-step kernels (batch 64, and 17 above 7
+    // units), where a cube narrower than the 10 outputs once left outputs 8 and 9 uncomputed.
+    // Two calls of three steps each.
+    let test = "every_backend_takes_the_same_fused_steps_at_every_narrow_width";
+    let others = others(test);
+    if others.is_empty() {
+        return;
+    }
+    for hidden in 1..=12 {
+        for batch in [1, 2, 17, 64] {
+            let reference = train_width(BackendKind::Flex, hidden, batch, 3, 2);
+            for &kind in &others {
+                let other = train_width(kind, hidden, batch, 3, 2);
+                let what = format!("{kind}, {hidden} units, batch {batch}");
+                assert_same(&reference, &other, &what);
+            }
+        }
+    }
+}
+
+#[test]
+fn every_backend_takes_the_same_fused_steps_at_random_widths_and_batches() {
+    // A fixed seed: the same cases on every run, so a failure reproduces.
+    let test = "every_backend_takes_the_same_fused_steps_at_random_widths_and_batches";
+    let others = others(test);
+    if others.is_empty() {
+        return;
+    }
+    let config = Config {
+        cases: 6,
+        failure_persistence: None,
+        ..Config::default()
+    };
+    let rng = TestRng::from_seed(RngAlgorithm::ChaCha, &[25; 32]);
+    let mut runner = TestRunner::new_with_rng(config, rng);
+    runner
+        .run(&(1usize..=600, 1usize..=300), |(hidden, batch)| {
+            let reference = train_width(BackendKind::Flex, hidden, batch, 2, 1);
+            for &kind in &others {
+                let other = train_width(kind, hidden, batch, 2, 1);
+                assert_same(
+                    &reference,
+                    &other,
+                    &format!("{kind}, {hidden} units, batch {batch}"),
+                );
+            }
+            Ok(())
+        })
+        .unwrap();
+}
+
+#[test]
 fn the_cpu_step_trains_the_same_weights_on_any_number_of_threads() {
     // Batch 256: work enough to share (the step splits each batch's images and the update's
-    // pixels across the pool's threads); 4 steps. At 64 units the hidden weights are updated
-    // image by image, at 72 pixel by pixel.
+    // pixels across the pool's threads); 4 steps, at 64 and 72 hidden units (a multiple of the
+    // 8-float lanes and not).
     for kind in compiled_backends() {
         if kind.is_gpu() {
             continue;

@@ -118,14 +118,21 @@ macro_rules! names {
             $( $(#[$vmeta])* $variant, )+
         }
 
+        impl $ty {
+            /// The value's name ([`Name::name`]), in a `const` context too.
+            pub const fn as_str(self) -> &'static str {
+                match self {
+                    $( Self::$variant => $name, )+
+                }
+            }
+        }
+
         impl Name for $ty {
             const WHAT: &'static str = $what;
             const ALL: &'static [Self] = &[$(Self::$variant),+];
 
             fn name(self) -> &'static str {
-                match self {
-                    $( Self::$variant => $name, )+
-                }
+                self.as_str()
             }
         }
 
@@ -201,11 +208,9 @@ names! {
     /// How the Burn MLP takes its training steps, as a configuration or flag asks for it.
     #[derive(Default)]
     pub enum Step ("training step") {
-        /// The faster of the two for the backend and the workload (the default); the results
-        /// say which one ran.
+        /// One backend operation runs a whole chunk of SGD steps: the faster step on every
+        /// backend, for every width and batch size. The default.
         #[default]
-        Auto = "auto",
-        /// One backend operation runs a whole chunk of SGD steps.
         Fused = "fused",
         /// Burn's autodiff graph and tensor operations, about 25 per step: the framework
         /// reference the fused step is tested against.
@@ -303,6 +308,8 @@ mod tests {
         round_trip::<StepKind>();
         round_trip::<ShareMethod>();
         round_trip::<Dataset>();
+        const STUDY_DATASET: &str = Dataset::Mnist.as_str();
+        assert_eq!(STUDY_DATASET, Dataset::Mnist.name());
     }
 
     #[test]
@@ -326,8 +333,15 @@ mod tests {
         let err = "".parse::<Step>().unwrap_err();
         assert_eq!(
             err.to_string(),
-            "unknown training step ''; expected one of: auto, fused, autodiff"
+            "unknown training step ''; expected one of: fused, autodiff"
         );
+        // `auto` (0.3.0 and earlier) always meant `fused`; it is gone.
+        let err = "auto".parse::<Step>().unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "unknown training step 'auto'; expected one of: fused, autodiff"
+        );
+        assert_eq!(Step::default(), Step::Fused);
     }
 
     #[test]

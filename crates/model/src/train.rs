@@ -246,8 +246,12 @@ impl Trainer {
             },
         );
         self.uploaded = Some(uploaded);
-        self.put_params(params.ok_or_else(lost_model)?)?;
-        stats
+        // A failed chunk consumed the parameters: its error is the one to report, ahead of
+        // the parameters it lost (the network keeps the weights it had before the epoch).
+        let put = params.map(|params| self.put_params(params));
+        let stats = stats?;
+        put.unwrap_or_else(|| Err(lost_model()))?;
+        Ok(stats)
     }
 
     /// The network's parameters as plain tensors, for the fused step.
@@ -673,6 +677,23 @@ mod tests {
             assert_eq!(run(7), whole, "batch {batch}, chunks of 7 steps");
             assert_ne!(whole, host_weights(&Trainer::new(&device(), 6, 0.3, batch)));
         }
+    }
+
+    #[test]
+    fn a_failed_fused_chunk_reports_the_devices_error_and_keeps_the_network() {
+        let (pixels, labels) = tiny_samples();
+        let samples = Samples::new(&pixels, &labels).unwrap();
+        // The fused step refuses a network wider than it takes, in its first chunk.
+        let hidden = fused::MAX_HIDDEN + 1;
+        let mut trainer = Trainer::with_width(&device(), 1, 0.1, 1, hidden);
+        let before = host_weights(&trainer);
+        let err = trainer
+            .train_epoch(samples, Order::File, 1, &mut Silent)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(&format!("not {hidden}")), "{err}");
+        assert!(!err.contains("lost"), "{err}");
+        assert_eq!(host_weights(&trainer), before);
     }
 
     #[test]

@@ -260,7 +260,7 @@ source_date = "2023"
         );
         // Defaults resolved from the hardware.
         assert_eq!(c.run.backend, BackendKind::Wgpu);
-        assert_eq!(c.run.step, Step::Auto);
+        assert_eq!(c.run.step, Step::Fused);
         assert_eq!(c.run.threads, 4);
         assert_eq!(c.run.gpu_share.map(GpuShare::get), Some(0.125));
         assert_eq!(c.run.implementation, Implementation::Burn);
@@ -500,7 +500,7 @@ source_date = "2023"
                 "threads = 2",
                 "step = \"jit\"",
                 "unknown training step 'jit' at g2mig.toml:13 (run.step); \
-                 expected one of: auto, fused, autodiff",
+                 expected one of: fused, autodiff",
             ),
             (
                 "backend = \"wgpu\"",

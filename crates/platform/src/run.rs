@@ -30,7 +30,7 @@ pub const DEFAULT_SEED: u64 = 42;
 pub struct RunSettings {
     /// Backend; default `wgpu` with a GPU, else `flex`.
     pub backend: BackendKind,
-    /// How the Burn MLP takes its steps; default [`Step::Auto`].
+    /// How the Burn MLP takes its steps; default [`Step::Fused`].
     pub step: Step,
     /// Worker threads; default `hardware.vcpus`. The runner caps it by the host's cores.
     pub threads: usize,
@@ -219,7 +219,7 @@ mod tests {
     fn settings(order_given: bool) -> RunSettings {
         RunSettings {
             backend: BackendKind::Flex,
-            step: Step::Auto,
+            step: Step::Fused,
             threads: 1,
             gpu_share: None,
             gpu_share_method: ShareMethod::Spatial,

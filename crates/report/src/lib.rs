@@ -27,5 +27,6 @@ pub mod table;
 pub use export::{ExportError, Exporter, all_exporters, write_report};
 pub use report::{
     EpochReport, GroupReport, HostCpu, HostDevice, HostMachine, HostReport, Report, STUDY_WORKLOAD,
-    Stats, StudyComparison, StudyFigure, StudyFigures, StudyWorkload, UnreadableConfig,
+    Stats, StudyComparison, StudyFigure, StudyFigures, StudyWorkload, ThrottleMiss,
+    UnreadableConfig,
 };

@@ -2,7 +2,7 @@
 //! exporter renders the same tables in its own way (Markdown rounds numbers and folds the
 //! settings into one column; CSV writes every column in full precision).
 
-use crate::report::{GroupReport, Report, Stats, setup};
+use crate::report::{EpochReport, GroupReport, Report, Stats, setup};
 
 /// One cell of a table.
 #[derive(Debug, Clone, PartialEq)]
@@ -186,6 +186,16 @@ fn group_cells(g: &GroupReport, hosts: bool) -> Vec<Cell> {
     ]
 }
 
+/// An epoch's time-slice misses in one cell: `<run id>: <miss>` per run that missed its share,
+/// joined with `; ` (`r1: busy 0.43, 2.35x the unthrottled time`); empty where none did.
+fn misses(e: &EpochReport) -> String {
+    e.throttle_misses
+        .iter()
+        .map(|m| format!("{}: {}", m.run_id, m.miss))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
 /// The report's tables, in [`TableKind::ALL`]'s order.
 pub fn tables(report: &Report) -> Vec<Table> {
     TableKind::ALL
@@ -208,6 +218,7 @@ pub fn table(kind: TableKind, report: &Report) -> Table {
                 always("samples_per_s_median", "samples/s"),
                 always("test_accuracy_median", "test accuracy"),
                 detail("test_loss_median"),
+                detail("throttle_misses"),
             ],
             report
                 .groups
@@ -224,6 +235,7 @@ pub fn table(kind: TableKind, report: &Report) -> Table {
                             Cell::Number(e.samples_per_s),
                             Cell::fraction(e.test_accuracy),
                             Cell::number(e.test_loss),
+                            Cell::Text(misses(e)),
                         ]);
                         cells
                     })

@@ -2,6 +2,7 @@
 //! configurations, sweep several, and turn results into a report.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 use replay_core::{
@@ -105,9 +106,8 @@ pub struct CommonArgs {
     /// Burn backend.
     #[arg(long, value_parser = NameParser::<BackendKind>::new())]
     pub backend: Option<BackendKind>,
-    /// The Burn MLP's training step: the faster for the backend and workload (auto), one
-    /// fused operation per chunk of steps, or Burn's autodiff (lit pixels on a CPU, dense on
-    /// a GPU).
+    /// The Burn MLP's training step: one fused operation per chunk of steps (the default,
+    /// the faster), or Burn's autodiff (lit pixels on a CPU, dense on a GPU).
     #[arg(long, value_parser = NameParser::<Step>::new())]
     pub step: Option<Step>,
     /// Images per SGD update, 1 to 4096.
@@ -142,6 +142,26 @@ pub struct CommonArgs {
     /// Never draw the progress bar (it is hidden anyway when stderr is not a terminal).
     #[arg(long)]
     pub quiet: bool,
+    /// End the run (exit status 3, rows written so far kept whole) when training makes no
+    /// progress for this long: a kernel that never returns or a GPU runtime deadlock. A
+    /// duration (`90s`, `10m`, `1h`) or `off`.
+    #[arg(long, default_value = "10m", value_name = "DURATION", value_parser = stall_timeout)]
+    pub stall_timeout: Duration,
+}
+
+/// A `--stall-timeout`: a duration above zero, or `off` (zero: no watchdog).
+fn stall_timeout(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    if text.eq_ignore_ascii_case("off") {
+        return Ok(Duration::ZERO);
+    }
+    match humantime::parse_duration(text) {
+        Ok(limit) if !limit.is_zero() => Ok(limit),
+        _ => Err(format!(
+            "'{text}' is not a stall timeout; expected a duration above zero (90s, 10m, 1h) \
+             or 'off'"
+        )),
+    }
 }
 
 /// The batch sizes a run may ask for, as a clap value parser.

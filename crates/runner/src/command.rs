@@ -7,13 +7,14 @@ use anyhow::{Context, Result, bail};
 use replay_platform::{Config, config_files};
 use replay_report::{Report, StudyFigure, all_exporters, write_report};
 use replay_session::terminal::ProgressBar;
+use replay_session::watchdog::{Watchdog, Watched};
 use replay_session::{
     Datasets, Plan, Session, Shard, StopRequest, StopSignal, Sweep, WeightFiles, duration,
     plan_line, repeats_summary, run_items, split_done,
 };
 use replay_store::read_results;
 
-use crate::cli::{Cli, Command, RunArgs, SweepArgs};
+use crate::cli::{Cli, Command, CommonArgs, RunArgs, SweepArgs};
 
 /// Set by the Ctrl-C handler; a run stops after its current step, or before its first.
 static STOP: StopSignal = StopSignal::new();
@@ -55,6 +56,38 @@ fn install_interrupt_handler() {
     });
 }
 
+/// The exit status of a run the watchdog ended.
+const STALLED: i32 = 3;
+
+/// The watchdog of `--stall-timeout`: when training makes no progress for that long, it waits
+/// for any row being written to the result CSVs in `--out` (holding each file's lock, the lock
+/// every writer takes), prints one line and ends the process with status 3.
+fn watchdog(common: &CommonArgs) -> Watchdog {
+    let (limit, out) = (common.stall_timeout, common.out.clone());
+    Watchdog::start(
+        limit,
+        Box::new(move |stall| {
+            let locked: Vec<std::fs::File> = std::fs::read_dir(&out)
+                .into_iter()
+                .flatten()
+                .flatten()
+                .map(|entry| entry.path())
+                .filter(|path| path.extension().is_some_and(|e| e == "csv"))
+                .filter_map(|path| std::fs::File::open(path).ok())
+                .filter(|file| file.lock().is_ok())
+                .collect();
+            eprintln!(
+                "\nerror: {stall}; stopped by --stall-timeout {}: the rows in '{}' are whole, \
+                 the epoch that stalled has none",
+                humantime::format_duration(limit),
+                out.display()
+            );
+            drop(locked);
+            std::process::exit(STALLED);
+        }),
+    )
+}
+
 /// A single run, `--repeat` times; false when interrupted.
 fn run(args: &RunArgs) -> Result<bool> {
     let Some(path) = args.config.as_deref() else {
@@ -67,7 +100,12 @@ fn run(args: &RunArgs) -> Result<bool> {
         save: args.save_weights.as_deref(),
     };
     weights.check(&plan).context("--save-weights")?;
-    let mut terminal = ProgressBar::new(!args.common.quiet);
+    let mut bar = ProgressBar::new(!args.common.quiet);
+    let dog = watchdog(&args.common);
+    let mut terminal = Watched {
+        inner: &mut bar,
+        watchdog: &dog,
+    };
     let mnist = plan.load_dataset()?;
     if STOP.is_requested() {
         return Ok(false);
@@ -214,7 +252,12 @@ fn sweep(args: &SweepArgs) -> Result<bool> {
     let images = data.get(&first.plan)?.train.len();
     println!("{}", plan_line(&items, total, shard, &earlier, images));
     let started = std::time::Instant::now();
-    let mut terminal = ProgressBar::new(!args.common.quiet);
+    let mut bar = ProgressBar::new(!args.common.quiet);
+    let dog = watchdog(&args.common);
+    let mut terminal = Watched {
+        inner: &mut bar,
+        watchdog: &dog,
+    };
     if !run_items(&items, &mut data, &STOP, &mut terminal)? {
         return Ok(false);
     }

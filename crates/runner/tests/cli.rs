@@ -149,7 +149,7 @@ fn fails_with_a_clear_error_when_the_config_file_is_missing_or_impossible() {
 #[test]
 fn bad_flags_fail_with_one_line_and_exit_code_1() {
     let c14 = config("c14.toml");
-    let cases: [(&[&str], &str); 8] = [
+    let cases: [(&[&str], &str); 9] = [
         (
             &["--backend", "cuda2"],
             "unknown backend 'cuda2'; expected one of: flex, ndarray, wgpu",
@@ -161,7 +161,8 @@ fn bad_flags_fail_with_one_line_and_exit_code_1() {
             "expected one of: burn, manual",
         ),
         (&["--order", "random"], "expected one of: shuffled, file"),
-        (&["--step", "jit"], "expected one of: auto, fused, autodiff"),
+        (&["--step", "jit"], "expected one of: fused, autodiff"),
+        (&["--step", "auto"], "expected one of: fused, autodiff"),
         (&["--threads", "0"], "--threads"),
         (&["--turbo"], "--turbo"),
     ];
@@ -195,7 +196,7 @@ fn help_lists_the_values_of_every_enumerated_flag() {
     for values in [
         "[possible values: burn, manual]",
         "[possible values: flex, ndarray, wgpu]",
-        "[possible values: auto, fused, autodiff]",
+        "[possible values: fused, autodiff]",
         "[possible values: mnist, fashion-mnist]",
         "[possible values: shuffled, file]",
     ] {
@@ -484,8 +485,7 @@ fn an_interrupted_run_leaves_a_valid_csv_and_exits_130() {
         );
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
-    // SAFETY: kill(2) with our own child's pid and SIGINT has no memory effects.
-    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) };
+    interrupt(&child);
     assert_eq!(child.wait().unwrap().code(), Some(130));
     // The signal lands either in an epoch's training (that epoch is written `interrupted`,
     // unevaluated) or in an evaluation (the run ends at that epoch, every row `ok`); the
@@ -747,8 +747,7 @@ fn ctrl_c_before_training_starts_stops_there_writes_nothing_and_exits_130() {
     let mut line = String::new();
     stdout.read_line(&mut line).unwrap();
     assert!(line.contains("vCPU"), "{line}");
-    // SAFETY: kill(2) with our own child's pid and SIGINT has no memory effects.
-    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) };
+    interrupt(&child);
     let mut message = String::new();
     while message.trim().is_empty() {
         message.clear();
@@ -880,4 +879,81 @@ fn a_sweep_skips_up_front_the_runs_no_step_trains_and_says_why() {
         .collect();
     made.sort();
     assert_eq!(made, ["burn 28", "burn 64", "manual 28"]);
+}
+
+#[test]
+fn a_sweep_with_other_threads_after_a_default_one_runs_again_and_then_only_what_is_missing() {
+    let (data, results) = (synthetic_mnist(), tempfile::tempdir().unwrap());
+    let sweep = |extra: &[&str]| {
+        let mut cmd = sweep_of(&["c14.toml"], data.path(), results.path());
+        cmd.args(extra);
+        cmd
+    };
+    sweep(&[])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("sweep: 1 of 1 runs"));
+    sweep(&["--threads", "2"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("sweep: 1 of 1 runs"));
+    sweep(&["--threads", "2"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("nothing left to run"));
+    let rows = read_csv(&results.path().join("c1.4.csv"));
+    let mut threads: Vec<&str> = rows
+        .iter()
+        .skip(1)
+        .map(|r| r[col("threads_requested")].as_str())
+        .collect();
+    threads.sort_unstable();
+    assert_eq!(threads, ["2", "4"]);
+}
+
+/// Sends SIGINT (Ctrl-C) to `child`.
+fn interrupt(child: &std::process::Child) {
+    let pid = nix::unistd::Pid::from_raw(i32::try_from(child.id()).unwrap());
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT).unwrap();
+}
+
+#[test]
+fn a_run_that_makes_no_progress_for_the_stall_timeout_ends_with_one_line_and_whole_rows() {
+    // A timeout shorter than the gap between two progress reports: the watchdog fires in the
+    // first epochs, as it would on a device that stopped.
+    let (data, out) = (synthetic_mnist(), tempfile::tempdir().unwrap());
+    let output = replay(&config("c14.toml"), data.path(), out.path())
+        .args(["--epochs", "100000", "--stall-timeout", "1ms"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(3), "{output:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let errors: Vec<_> = stderr.lines().filter(|l| l.starts_with("error:")).collect();
+    assert_eq!(errors.len(), 1, "{stderr}");
+    assert!(
+        errors[0].contains("no progress") && errors[0].contains("--stall-timeout 1ms"),
+        "{stderr}"
+    );
+    let csv = out.path().join("c1.4.csv");
+    if csv.exists() {
+        let text = std::fs::read_to_string(&csv).unwrap();
+        assert!(
+            text.is_empty() || text.ends_with('\n'),
+            "a torn row: {text:?}"
+        );
+        for row in read_csv(&csv).iter().skip(1) {
+            assert_eq!(row[col("status")], "ok", "{row:?}");
+        }
+    }
+}
+
+#[test]
+fn a_stall_timeout_that_is_no_duration_fails_with_one_line() {
+    let (data, out) = (synthetic_mnist(), tempfile::tempdir().unwrap());
+    replay(&config("c14.toml"), data.path(), out.path())
+        .args(["--stall-timeout", "soon"])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("not a stall timeout"));
+    assert!(!out.path().join("c1.4.csv").exists());
 }

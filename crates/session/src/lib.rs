@@ -21,6 +21,7 @@ mod stop;
 mod sweep;
 pub mod terminal;
 mod text;
+pub mod watchdog;
 
 use std::path::{Path, PathBuf};
 use std::time::{Instant, SystemTime};
@@ -156,7 +157,7 @@ impl Plan {
         }
     }
 
-    /// The step the plan's runs take (`auto` resolved), as their rows' `step` column says it;
+    /// The step the plan's runs take, as their rows' `step` column says it;
     /// an error for a network no step trains.
     pub fn step_kind(&self) -> Result<StepKind, BackendError> {
         let s = &self.settings;

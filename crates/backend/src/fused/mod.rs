@@ -89,7 +89,7 @@ fn sgd_steps_meta(
     Cube: cfg(feature = "wgpu"),
     Fusion: cfg(feature = "wgpu"),
 )]
-pub trait FusedSgdOps: Backend {
+pub(crate) trait FusedSgdOps: Backend {
     /// Takes `steps` SGD steps of `batch` images each, starting at step `first` of `order`
     /// (image indices, u32; the last step of an epoch may hold fewer images), on the network
     /// `w1` `[784, n]`, `b1` `[n]`, `w2` `[n, 10]`, `b2` `[10]` (f32, `x W + b`), with
@@ -97,7 +97,10 @@ pub trait FusedSgdOps: Backend {
     /// parameters, each step's loss (f32, Keras' MSE over the step's batch) and its count of
     /// correct arg-max predictions (i32), all from the forward pass before the step's update.
     /// A GPU launches at most `max_cubes` cubes at a time (0: no limit; the CPU backends
-    /// ignore it). Callers go through [`sgd_steps`], which checks shapes and indices first.
+    /// ignore it). A backend that cannot take the steps on its device (a GPU whose limits a
+    /// step does not fit) returns the parameters unchanged and a correct count of -1 for every
+    /// step. Callers go through [`sgd_steps`], which checks shapes and indices first and turns
+    /// such a refusal into an error.
     #[fusion(meta = sgd_steps_meta)]
     fn sgd_steps(
         w1: FloatTensor<Self>,
@@ -309,6 +312,15 @@ pub fn sgd_steps(
             .try_to_vec_as::<i32>()
             .map_err(|e| device(e.to_string()))?,
     };
+    if scores.correct.iter().any(|&c| c < 0) {
+        #[cfg(feature = "wgpu")]
+        let reason = cube::take_refusal();
+        #[cfg(not(feature = "wgpu"))]
+        let reason: Option<String> = None;
+        return Err(BackendError::Device(reason.unwrap_or_else(|| {
+            "the device refused the fused step's launch".to_string()
+        })));
+    }
     Ok((
         Params {
             hidden_weight: Tensor::from_dispatch(w1),

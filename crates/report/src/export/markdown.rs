@@ -3,7 +3,7 @@
 use std::fmt::Write as _;
 
 use super::{Chart, ExportError, Exporter};
-use crate::report::{Report, Stats};
+use crate::report::{EpochReport, Report, Stats};
 use crate::table::{Cell, Show, Table, TableKind, tables};
 
 /// Writes `report.md`: wall time per epoch, cost and memory per run, the replay beside the
@@ -115,6 +115,9 @@ fn render(report: &Report, charts: &[Chart]) -> String {
 
     for table in tables(report) {
         section(&mut out, &table);
+        if table.kind == TableKind::Epochs {
+            throttle_misses(&mut out, report);
+        }
     }
 
     if !charts.is_empty() {
@@ -182,6 +185,40 @@ fn render(report: &Report, charts: &[Chart]) -> String {
         let _ = writeln!(out, "- {problem}");
     }
     out
+}
+
+/// The epochs whose time slice missed its GPU share, by how much, per group, epoch and run;
+/// nothing where every time slice held its share.
+fn throttle_misses(out: &mut String, report: &Report) {
+    let missed: Vec<(&str, &EpochReport)> = report
+        .groups
+        .iter()
+        .flat_map(|g| g.epochs.iter().map(move |e| (g.label.as_str(), e)))
+        .filter(|(_, e)| !e.throttle_misses.is_empty())
+        .collect();
+    if missed.is_empty() {
+        return;
+    }
+    out.push_str(
+        "### Time slices that missed their GPU share
+
+",
+    );
+    out.push_str(
+        "In these epochs a time slice missed the GPU share it was asked for: `busy` is the \
+         share of the epoch's wall time the device was busy (the share was asked), and, where \
+         known, the factor is the epoch's wall time over its steps at full speed (1 / share \
+         was asked). The epochs are counted in their groups above all the same.\n\n",
+    );
+    for (label, e) in missed {
+        let runs: Vec<String> = e
+            .throttle_misses
+            .iter()
+            .map(|m| format!("run `{}`: {}", m.run_id, m.miss))
+            .collect();
+        let _ = writeln!(out, "- {label}, epoch {}: {}", e.epoch, runs.join("; "));
+    }
+    out.push('\n');
 }
 
 /// The Markdown of one of the report's tables: every column but the detail ones.

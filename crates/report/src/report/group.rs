@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use super::distinct;
 use super::stats::{Stats, median_of};
+use super::throttle::split_miss;
 
 /// One epoch number of a [`GroupReport`], over the runs that completed it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -28,6 +29,23 @@ pub struct EpochReport {
     pub test_accuracy_spread: Option<Stats>,
     /// Median test loss (mean squared error) after the epoch; `None` if never evaluated.
     pub test_loss: Option<f64>,
+    /// Where a time slice missed the GPU share in this epoch, by how much, one entry per run
+    /// that missed it, in run id order; empty where every run held its share.
+    pub throttle_misses: Vec<ThrottleMiss>,
+}
+
+/// How far a time slice missed its GPU share in one epoch of one run, as the epoch's row says
+/// after its method (`time-slice (busy 0.43, 2.35x the unthrottled time)`). The miss is
+/// measured per epoch, so it is kept apart from [`GroupReport::throttle_method`]: the epochs
+/// of one run stay in one group however much each missed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ThrottleMiss {
+    /// The run.
+    pub run_id: String,
+    /// The miss: `busy 0.43` (the share of the epoch's wall time the device was busy, where
+    /// the share was asked) and, where known, `, 2.35x the unthrottled time` (the epoch's wall
+    /// time over its steps at full speed, where 1 / share was asked).
+    pub miss: String,
 }
 
 /// The `ok` rows of one configuration and implementation run with one set of settings, on one
@@ -70,7 +88,8 @@ pub struct GroupReport {
     pub threads_used: u32,
     /// The GPU share, a fraction in (0, 1]; `None` for CPU configurations.
     pub gpu_share: Option<f64>,
-    /// How the GPU share was enforced (`spatial (1 of 2 units)`, `time-slice`, `none`, ...).
+    /// How the GPU share was enforced (`spatial (1 of 2 units)`, `time-slice`, `none`, ...),
+    /// without a time slice's per-epoch miss ([`EpochReport::throttle_misses`]).
     pub throttle_method: String,
     /// Samples per gradient update, count.
     pub batch_size: u32,
@@ -111,11 +130,15 @@ pub struct GroupReport {
     pub cost_background_per_run: Option<Stats>,
     /// The median cost of one epoch times 1,000, in `currency`.
     pub cost_per_1000_epochs: f64,
+    /// What makes this group: the key its rows were grouped by, for whatever else must tell
+    /// groups apart as the tables do (the lines of a chart, [`lines`]).
+    #[serde(skip)]
+    pub(crate) key: GroupKey,
 }
 
 /// What separates one group from another (see [`GroupReport`]); groups sort in this order.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub(super) struct GroupKey {
+pub(crate) struct GroupKey {
     config: String,
     implementation: String,
     backend: String,
@@ -131,6 +154,8 @@ pub(super) struct GroupKey {
     threads_used: u32,
     /// The share's bits, as the learning rate's.
     gpu_share: Option<u64>,
+    /// The method alone: a time slice's miss, measured per epoch, is not part of it
+    /// ([`split_miss`]).
     throttle_method: String,
     device: String,
     samples: u64,
@@ -141,6 +166,7 @@ pub(super) struct GroupKey {
 }
 
 impl GroupKey {
+    /// The key of `row`'s group.
     pub(super) fn of(row: &ResultRow) -> Self {
         GroupKey {
             config: row.config.clone(),
@@ -156,7 +182,7 @@ impl GroupKey {
             threads_requested: row.threads_requested,
             threads_used: row.threads_used,
             gpu_share: row.gpu_share.map(f64::to_bits),
-            throttle_method: row.throttle_method.clone(),
+            throttle_method: split_miss(&row.throttle_method).0,
             device: row.device.clone(),
             samples: row.samples,
             host_cpu: row.host_cpu.clone(),
@@ -164,10 +190,59 @@ impl GroupKey {
             host: row.host().unwrap_or_default().to_string(),
         }
     }
+
+    /// The key of the group's line in a chart against batch size ([`lines`]): every field but
+    /// the batch size and the threads used (the fused CPU step uses a configuration's vCPUs
+    /// only from a batch with work to share), which the groups of one line may differ in.
+    fn line(&self) -> GroupKey {
+        GroupKey {
+            batch_size: 0,
+            threads_used: 0,
+            ..self.clone()
+        }
+    }
+
+    /// The key without the batch size: groups that share it differ in the batch size alone.
+    fn without_batch(&self) -> GroupKey {
+        GroupKey {
+            batch_size: 0,
+            ..self.clone()
+        }
+    }
 }
 
-/// One group's summary; `None` only for an empty slice.
-pub(super) fn summarise(rows: &[&ResultRow], incomplete: &BTreeSet<&str>) -> Option<GroupReport> {
+/// `groups` as the lines of a chart against batch size, each line its groups by batch size:
+/// groups are on one line where their keys ([`GroupKey`]) differ only in the batch size and
+/// the threads used; where two such groups share a batch size, the threads used split them
+/// into lines of their own. Every group is on exactly one line, at its own batch size: no
+/// group hides another.
+pub(crate) fn lines<'a>(groups: &[&'a GroupReport]) -> Vec<BTreeMap<u32, &'a GroupReport>> {
+    let mut by_line: BTreeMap<GroupKey, Vec<&GroupReport>> = BTreeMap::new();
+    for &g in groups {
+        by_line.entry(g.key.line()).or_default().push(g);
+    }
+    let mut lines: BTreeMap<GroupKey, BTreeMap<u32, &GroupReport>> = BTreeMap::new();
+    for (line, members) in by_line {
+        let batches: BTreeSet<u32> = members.iter().map(|g| g.batch_size).collect();
+        let shared = batches.len() < members.len();
+        for g in members {
+            let key = if shared {
+                g.key.without_batch()
+            } else {
+                line.clone()
+            };
+            lines.entry(key).or_default().insert(g.batch_size, g);
+        }
+    }
+    lines.into_values().collect()
+}
+
+/// The summary of the group `key`, of its `rows`; `None` only for an empty slice.
+pub(super) fn summarise(
+    key: &GroupKey,
+    rows: &[&ResultRow],
+    incomplete: &BTreeSet<&str>,
+) -> Option<GroupReport> {
     let first = *rows.first()?;
     let wall_s = Stats::of(&rows.iter().map(|r| r.wall_s).collect::<Vec<_>>())?;
 
@@ -194,6 +269,7 @@ pub(super) fn summarise(rows: &[&ResultRow], incomplete: &BTreeSet<&str>) -> Opt
                         .collect::<Vec<_>>(),
                 ),
                 test_loss: median_of(rows.iter().filter_map(|r| r.test_loss)),
+                throttle_misses: throttle_misses(&rows),
             })
         })
         .collect();
@@ -237,7 +313,7 @@ pub(super) fn summarise(rows: &[&ResultRow], incomplete: &BTreeSet<&str>) -> Opt
         threads_requested: first.threads_requested,
         threads_used: first.threads_used,
         gpu_share: first.gpu_share,
-        throttle_method: first.throttle_method.clone(),
+        throttle_method: key.throttle_method.clone(),
         batch_size: first.batch_size,
         learning_rate: first.learning_rate,
         samples: first.samples,
@@ -257,7 +333,24 @@ pub(super) fn summarise(rows: &[&ResultRow], incomplete: &BTreeSet<&str>) -> Opt
         cost_per_run: Stats::of(&cost_per_run),
         cost_background_per_run: Stats::of(&background),
         cost_per_1000_epochs: median_of(rows.iter().map(|r| r.cost))? * 1000.0,
+        key: key.clone(),
     })
+}
+
+/// The time-slice misses of one epoch's rows, in run id order.
+fn throttle_misses(rows: &[&ResultRow]) -> Vec<ThrottleMiss> {
+    let mut misses: Vec<ThrottleMiss> = rows
+        .iter()
+        .filter_map(|r| {
+            let (_, miss) = split_miss(&r.throttle_method);
+            Some(ThrottleMiss {
+                run_id: r.run_id.clone(),
+                miss: miss?.to_string(),
+            })
+        })
+        .collect();
+    misses.sort_by(|a, b| a.run_id.cmp(&b.run_id));
+    misses
 }
 
 /// The host name of rows whose run id names none (rows older than host names in run ids).
@@ -523,6 +616,85 @@ mod tests {
             let labels: BTreeSet<&str> = report.groups.iter().map(|g| g.label.as_str()).collect();
             assert_eq!(labels.len(), 2, "{what}: {labels:?}");
         }
+    }
+
+    #[test]
+    fn the_epochs_of_one_time_slice_run_stay_in_one_group_whatever_each_missed() {
+        let methods = [
+            "time-slice (busy 0.43, 2.35x the unthrottled time) + memory cap",
+            "time-slice + memory cap",
+            "time-slice (busy 0.41, 2.44x the unthrottled time) + memory cap",
+        ];
+        let rows: Vec<ResultRow> = (1..=3)
+            .zip(methods)
+            .map(|(epoch, method)| {
+                let mut r = row("r1", "g2.mig", "burn", epoch, 93.0, 2.0, 0.91);
+                r.throttle_method = method.to_string();
+                r
+            })
+            .collect();
+        let report = Report::build(&set(rows), &[]);
+        assert_eq!(report.groups.len(), 1, "{:#?}", report.groups);
+        let g = &report.groups[0];
+        assert_eq!((g.runs, g.complete_runs, g.epochs.len()), (1, 1, 3));
+        assert_eq!(g.throttle_method, "time-slice + memory cap");
+        let misses: Vec<Vec<&str>> = g
+            .epochs
+            .iter()
+            .map(|e| e.throttle_misses.iter().map(|m| m.miss.as_str()).collect())
+            .collect();
+        assert_eq!(
+            misses,
+            [
+                vec!["busy 0.43, 2.35x the unthrottled time"],
+                vec![],
+                vec!["busy 0.41, 2.44x the unthrottled time"],
+            ]
+        );
+        assert!(g.epochs[0].throttle_misses.iter().all(|m| m.run_id == "r1"));
+        use crate::export::Exporter as _;
+        let markdown = crate::export::MarkdownExporter::default()
+            .render(&report)
+            .unwrap();
+        let markdown = String::from_utf8(markdown).unwrap();
+        assert!(
+            markdown.contains(
+                "- g2.mig / burn, epoch 3: run `r1`: busy 0.41, 2.44x the unthrottled time\n"
+            ),
+            "{markdown}"
+        );
+        assert!(!markdown.contains(", epoch 2: run"), "{markdown}");
+        let epochs = crate::table::table(crate::table::TableKind::Epochs, &report);
+        let column = epochs
+            .columns
+            .iter()
+            .position(|c| c.key == "throttle_misses")
+            .unwrap();
+        assert_eq!(
+            epochs.rows[0][column],
+            crate::table::Cell::Text("r1: busy 0.43, 2.35x the unthrottled time".to_string())
+        );
+    }
+
+    #[test]
+    fn a_line_joins_groups_that_differ_only_in_batch_size_and_threads_used() {
+        let group = |run: &str, batch_size: u32, threads_used: u32| {
+            let mut r = row(run, "c1.4", "burn", 1, 10.0, 0.1, 0.9);
+            (r.batch_size, r.threads_used) = (batch_size, threads_used);
+            r
+        };
+        let count = |rows: Vec<ResultRow>| {
+            let report = Report::build(&set(rows), &[]);
+            let groups: Vec<&GroupReport> = report.groups.iter().collect();
+            let lines = lines(&groups);
+            assert_eq!(lines.iter().map(BTreeMap::len).sum::<usize>(), groups.len());
+            lines.len()
+        };
+        assert_eq!(count(vec![group("a", 1, 1), group("b", 64, 4)]), 1);
+        assert_eq!(count(vec![group("a", 1, 1), group("b", 1, 4)]), 2);
+        let mut other = group("b", 64, 4);
+        other.learning_rate = 0.05;
+        assert_eq!(count(vec![group("a", 1, 1), other]), 2);
     }
 
     #[test]

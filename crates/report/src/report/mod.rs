@@ -5,6 +5,7 @@ mod group;
 mod host;
 mod stats;
 mod study;
+mod throttle;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
@@ -12,8 +13,8 @@ use std::path::PathBuf;
 use replay_store::{Problem, ResultRow, ResultsSet, Status};
 use serde::Serialize;
 
-pub use group::{EpochReport, GroupReport};
-pub(crate) use group::{line_labels, setup};
+pub use group::{EpochReport, GroupReport, ThrottleMiss};
+pub(crate) use group::{line_labels, lines, setup};
 pub use host::{HostCpu, HostDevice, HostMachine, HostReport};
 pub use stats::Stats;
 pub use study::{
@@ -69,8 +70,8 @@ impl Report {
             grouped.entry(GroupKey::of(row)).or_default().push(row);
         }
         let mut groups: Vec<GroupReport> = grouped
-            .values()
-            .filter_map(|rows| summarise(rows, &incomplete))
+            .iter()
+            .filter_map(|(key, rows)| summarise(key, rows, &incomplete))
             .collect();
         assign_labels(&mut groups);
 

@@ -2,7 +2,8 @@
 
 use std::path::{Path, PathBuf};
 
-use replay_core::{Implementation, Name};
+use replay_core::{Implementation, Name, Workload};
+use replay_platform::DEFAULT_LEARNING_RATE;
 use serde::Serialize;
 
 use super::group::GroupReport;
@@ -97,14 +98,15 @@ pub struct StudyWorkload {
     pub samples: u64,
 }
 
-/// The study's workload: MNIST's 60,000 training images, 28 hidden units, one image per
-/// update, learning rate 0.1. Its figures are put beside groups of this workload only
-/// ([`GroupReport::is_study_workload`]).
+/// The study's workload ([`Workload::STUDY`]: MNIST, 28 hidden units, one image per update) at
+/// the study's learning rate ([`DEFAULT_LEARNING_RATE`]), over MNIST's 60,000 training images.
+/// Its figures are put beside groups of this workload only ([`GroupReport::is_study_workload`]).
 pub const STUDY_WORKLOAD: StudyWorkload = StudyWorkload {
-    dataset: "mnist",
-    hidden_units: 28,
-    batch_size: 1,
-    learning_rate: 0.1,
+    dataset: Workload::STUDY.dataset.as_str(),
+    // 28 and 1: both fit (a run asks for at most 4,096 of either).
+    hidden_units: Workload::STUDY.hidden_units as u32,
+    batch_size: Workload::STUDY.batch_size as u32,
+    learning_rate: DEFAULT_LEARNING_RATE,
     samples: 60_000,
 };
 

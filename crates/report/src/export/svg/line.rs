@@ -1,8 +1,9 @@
 //! Epoch time against batch size, log-log, for one workload (dataset and hidden units): one
 //! line per configuration (and implementation, step, backend and settings: every group
-//! setting but the batch size), labelled at its end. Lines that coincide are drawn once and
-//! labelled together; labels stack in a column beside the plot, joined to their lines, so they
-//! never overlap however many lines there are. The study's published times appear in the chart
+//! setting but the batch size; the lines come from the report's grouping, [`lines`], so no
+//! group hides another), labelled at its end. Lines that coincide are drawn once and labelled
+//! together; labels stack in a column beside the plot, joined to their lines, so they never
+//! overlap however many lines there are. The study's published times appear in the chart
 //! of its workload only, at batch size 1.
 
 use std::collections::BTreeMap;
@@ -17,7 +18,7 @@ use super::layout::{
 use super::scale::{Plot, Scale, TICK_SIZE, tick, y_tick_width};
 use super::{implementations, no_data};
 use crate::export::markdown::number;
-use crate::report::{GroupReport, Report, STUDY_WORKLOAD, line_labels};
+use crate::report::{GroupReport, Report, STUDY_WORKLOAD, line_labels, lines};
 
 /// Width and least height of the plot, in pixels.
 const PLOT_WIDTH: f64 = 560.0;
@@ -37,31 +38,6 @@ struct Line<'a> {
     colour: Colour,
     /// (configuration, the study's wall time of one epoch at batch size 1).
     study: Vec<(String, f64)>,
-}
-
-/// Everything that makes a group but the batch size, the threads the step used (the fused CPU
-/// step uses a configuration's vCPUs only from a batch with work to share) and a time slice's
-/// measured miss (`time-slice (busy 0.43)`): the groups of one line share it.
-fn line_key(g: &GroupReport) -> String {
-    let method = g.throttle_method.split(" (busy").next().unwrap_or_default();
-    format!(
-        "{}|{}|{}|{}|{}|{}|{}|{}|{:?}|{}|{}|{}|{}|{}|{}",
-        g.config,
-        g.implementation,
-        g.backend,
-        g.step,
-        g.learning_rate,
-        g.order,
-        g.init_weights,
-        g.threads_requested,
-        g.gpu_share,
-        method,
-        g.device,
-        g.samples,
-        g.host,
-        g.host_cpu,
-        g.host_cores,
-    )
 }
 
 /// Breaks `text` into lines of at most [`LABEL_CHARS`] characters, at `, `, `; ` or spaces
@@ -124,20 +100,14 @@ pub(super) fn time_versus_batch(
     }
     let names = implementations(&report.groups);
     let study_chart = dataset == STUDY_WORKLOAD.dataset && hidden == STUDY_WORKLOAD.hidden_units;
-    let mut by_key: BTreeMap<String, BTreeMap<u32, &GroupReport>> = BTreeMap::new();
-    for g in &groups {
-        by_key
-            .entry(line_key(g))
-            .or_default()
-            .insert(g.batch_size, g);
-    }
-    let representatives: Vec<&GroupReport> = by_key
-        .values()
+    let by_line = lines(&groups);
+    let representatives: Vec<&GroupReport> = by_line
+        .iter()
         .filter_map(|points| points.values().next().copied())
         .collect();
     let labels = line_labels(&representatives);
-    let mut lines: Vec<Line<'_>> = by_key
-        .into_values()
+    let mut lines: Vec<Line<'_>> = by_line
+        .into_iter()
         .zip(labels)
         .map(|(points, label)| {
             let first = points.values().next().copied();
@@ -393,6 +363,24 @@ fn batch_ticks(canvas: &mut Canvas, plot: &Plot, x: &Scale, batches: impl Iterat
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn groups_that_share_a_batch_size_are_never_drawn_as_one_line() {
+        use crate::report::tests::{row, set};
+        // Two groups that differ only in the threads the step used, at the same batch size.
+        let mut two = row("r2", "c1.4", "burn", 1, 40.0, 0.1, 0.9);
+        two.threads_used = 4;
+        let rows = vec![row("r1", "c1.4", "burn", 1, 90.0, 0.1, 0.9), two];
+        let report = Report::build(&set(rows), &[]);
+        assert_eq!(report.groups.len(), 2);
+        let svg = time_versus_batch(&report, "t", "mnist", 28);
+        // One point per group (the legend's swatch is a smaller circle).
+        assert_eq!(svg.matches("r=\"4\"").count(), 2, "{svg}");
+        assert!(
+            svg.contains("2 of 4 threads") && svg.contains("4 of 4 threads"),
+            "{svg}"
+        );
+    }
 
     #[test]
     fn long_labels_wrap_and_coinciding_lines_share_one() {
