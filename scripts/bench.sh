@@ -7,6 +7,10 @@
 #
 #   scripts/bench.sh [RUNS]        (default 3 runs of each; prints medians, min and max)
 #
+# The table is printed and written, headed by the date, commit, CPU model and cores, to
+# docs/benchmarks/<date>-<commit>.md, and copied to docs/benchmarks/latest.md (OUT_DIR: another
+# folder).
+#
 # WORKLOADS: hidden units x batch size, comma-separated (default 28x1,28x32,28x256,512x1,
 #            512x32,512x256).
 # THREADS:   thread counts to time the Burn steps on (default 1,2).
@@ -54,4 +58,26 @@ else
     echo "bench.sh: no numpy baseline ($baselines/workload_baseline.py, or numpy in $python): skipped" >&2
 fi
 
-MNIST_DIR=$mnist cargo bench -q --workspace $features --bench epoch_speed -- "${args[@]}" 2>/dev/null
+MNIST_DIR=$mnist cargo bench -q --workspace $features --bench epoch_speed -- "${args[@]}" 2>/dev/null >"$tmp/table"
+
+out=${OUT_DIR:-docs/benchmarks}
+commit=$(git rev-parse --short=10 HEAD 2>/dev/null || echo unknown)
+dirty=$(git status --porcelain --untracked-files=no 2>/dev/null | grep -q . && echo " (with uncommitted changes)" || true)
+cpu=$(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | cut -d: -f2- | sed 's/^ *//' || uname -m)
+day=$(date -u +%Y-%m-%d)
+mkdir -p "$out"
+{
+    echo "# Epoch times, $day"
+    echo
+    echo "- commit: $commit$dirty"
+    echo "- CPU: ${cpu:-unknown}, $(nproc) logical cores"
+    echo "- rustc: $(rustc --version)"
+    echo "- command: \`scripts/bench.sh $runs\` (WORKLOADS=$workloads THREADS=$threads STEPS=${STEPS:-fused,autodiff} BACKENDS=${BACKENDS:-all compiled})"
+    echo
+    echo '```'
+    cat "$tmp/table"
+    echo '```'
+} >"$out/$day-$commit.md"
+cp "$out/$day-$commit.md" "$out/latest.md"
+cat "$tmp/table"
+echo "bench.sh: written to $out/$day-$commit.md and $out/latest.md" >&2

@@ -106,7 +106,7 @@ mod tests {
 
     #[test]
     fn orders_are_pinned_across_versions() {
-        // Changing these changes every shuffled run's order: say so in the README and bump the
+        // Changing these changes every shuffled run's order: say so in docs/training.md and bump the
         // crate version.
         assert_ne!(order_seed(1, 2), order_seed(2, 1));
         assert_eq!(Order::Shuffled.indices(8, 1, 1), [2, 4, 7, 5, 0, 1, 6, 3]);

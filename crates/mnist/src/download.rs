@@ -8,8 +8,9 @@ use std::time::Duration;
 use flate2::bufread::MultiGzDecoder;
 use replay_core::Dataset;
 
+use crate::canonical::CANONICAL_FILES;
 use crate::error::MnistError;
-use crate::files::{CANONICAL_FILES, check_bytes};
+use crate::files::check_bytes;
 
 /// Read size while downloading, and how often progress is shown.
 const CHUNK: usize = 64 << 10;

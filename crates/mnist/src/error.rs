@@ -1,12 +1,14 @@
-//! The one error type of this crate.
+//! The one error type of this crate. It depends only on the leaf modules `format`, `spec`
+//! and `step` (and they on nothing that depends on it).
 
 use std::io;
 use std::path::PathBuf;
 
 use replay_core::Dataset;
 
-use crate::DatasetSpec;
-use crate::locate::{Attempt, LookupStep};
+use crate::format::{IMAGES_MAGIC, LABELS_MAGIC};
+use crate::spec::DatasetSpec;
+use crate::step::{Attempt, LookupStep};
 
 /// Everything that can go wrong while finding, downloading, reading or checking MNIST or
 /// Fashion-MNIST.
@@ -306,8 +308,8 @@ pub enum MnistError {
 /// A hint for a magic number that belongs to the other kind of IDX file.
 fn magic_hint(found: u32) -> &'static str {
     match found {
-        crate::idx::IMAGES_MAGIC => "; this is an image file, labels were expected",
-        crate::idx::LABELS_MAGIC => "; this is a label file, images were expected",
+        IMAGES_MAGIC => "; this is an image file, labels were expected",
+        LABELS_MAGIC => "; this is a label file, images were expected",
         _ => "; not an IDX file of MNIST's format",
     }
 }

@@ -11,12 +11,8 @@ use std::path::Path;
 use flate2::bufread::MultiGzDecoder;
 
 use crate::error::MnistError;
-use crate::{IMAGE_PIXELS, IMAGE_SIDE};
+use crate::format::{IMAGE_PIXELS, IMAGE_SIDE, IMAGES_MAGIC, LABELS_MAGIC, first_bad_label};
 
-/// Magic number of an IDX file of unsigned bytes with 3 dimensions (images).
-pub(crate) const IMAGES_MAGIC: u32 = 0x0000_0803;
-/// Magic number of an IDX file of unsigned bytes with 1 dimension (labels).
-pub(crate) const LABELS_MAGIC: u32 = 0x0000_0801;
 /// Bytes in an image file's header: magic, count, rows, cols.
 const IMAGES_HEADER: usize = 16;
 /// Bytes in a label file's header: magic, count.
@@ -186,7 +182,7 @@ pub(crate) fn read_labels(path: &Path) -> Result<Vec<u8>, MnistError> {
         });
     }
     let labels = file.body(LABELS_HEADER, u64::from(be_u32(&header, 4)))?;
-    if let Some((index, &label)) = crate::split::first_bad_label(&labels) {
+    if let Some((index, &label)) = first_bad_label(&labels) {
         return Err(MnistError::LabelOutOfRange {
             path: path.to_path_buf(),
             index,

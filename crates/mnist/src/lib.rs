@@ -1,11 +1,12 @@
 //! MNIST and Fashion-MNIST for the replay: finds, validates and loads the four standard IDX
 //! files of either dataset.
 //!
-//! Both datasets ([`Dataset::Mnist`], the study's handwritten digits, and
-//! [`Dataset::FashionMnist`], Zalando's clothing images) are 60,000 training and 10,000 test
-//! images of 28x28 grey bytes (0 = background, 255 = ink) with labels 0..=9, shipped as four
-//! IDX files with the same names: `train-images-idx3-ubyte`, `train-labels-idx1-ubyte`,
-//! `t10k-images-idx3-ubyte` and `t10k-labels-idx1-ubyte`, each raw or gzip-compressed (`.gz`).
+//! Both datasets ([`Dataset::Mnist`](replay_core::Dataset::Mnist), the study's handwritten
+//! digits, and [`Dataset::FashionMnist`](replay_core::Dataset::FashionMnist), Zalando's clothing
+//! images) are 60,000 training and 10,000 test images of 28x28 grey bytes (0 = background,
+//! 255 = ink) with labels 0..=9, shipped as four IDX files with the same names:
+//! `train-images-idx3-ubyte`, `train-labels-idx1-ubyte`, `t10k-images-idx3-ubyte` and
+//! `t10k-labels-idx1-ubyte`, each raw or gzip-compressed (`.gz`).
 //! Gzip is recognised by its magic bytes `1f 8b`, not by the name.
 //!
 //! - [`load`] reads one directory; [`Locator::load`] looks in the `--data-dir` directory, the
@@ -34,53 +35,29 @@
 //! # Ok::<(), replay_mnist::MnistError>(())
 //! ```
 
+mod canonical;
 mod download;
 mod error;
 mod files;
+mod format;
 mod idx;
 mod locate;
+mod source;
 mod spec;
 mod split;
+mod step;
 #[cfg(any(test, feature = "test-util"))]
 pub mod testutil;
 
-use replay_core::Dataset;
-
+pub use canonical::{CANONICAL_FILES, CanonicalFile, FASHION_MNIST_CANONICAL_FILES};
 pub use error::MnistError;
-pub use files::{
-    CANONICAL_FILES, CanonicalFile, FASHION_MNIST_CANONICAL_FILES, MnistFiles, load,
-    verify_checksums,
+pub use files::{MnistFiles, verify_checksums};
+pub use format::{CLASSES, IMAGE_PIXELS, IMAGE_SIDE};
+pub use locate::Locator;
+pub use source::{LoadedDataset, Source, load};
+pub use spec::{
+    DEBIAN_FASHION_MNIST_DIR, DatasetSpec, FASHION_MNIST_DIR_VAR, MIRROR_URL, MNIST_DIR_VAR,
+    SystemPackage,
 };
-pub use locate::{Attempt, Locator, LookupStep, Source, StepLabel};
-pub use spec::{DatasetSpec, SystemPackage};
 pub use split::{MnistItem, Split};
-
-/// Pixels per image side.
-pub const IMAGE_SIDE: usize = 28;
-/// Pixels per image (28 x 28).
-pub const IMAGE_PIXELS: usize = IMAGE_SIDE * IMAGE_SIDE;
-/// Number of classes (digits 0..=9 in MNIST, clothing classes 0..=9 in Fashion-MNIST).
-pub const CLASSES: usize = 10;
-/// The environment variable naming a directory that holds MNIST's four files.
-pub const MNIST_DIR_VAR: &str = "MNIST_DIR";
-/// The environment variable naming a directory that holds Fashion-MNIST's four files.
-pub const FASHION_MNIST_DIR_VAR: &str = "FASHION_MNIST_DIR";
-/// Where Debian's (and Ubuntu's) package `dataset-fashion-mnist` installs the four `.gz`
-/// files.
-pub const DEBIAN_FASHION_MNIST_DIR: &str = "/usr/share/datasets/fashion-mnist";
-/// The CVDF mirror of the original MNIST files, the one Burn's `MnistDataset` downloads from.
-pub const MIRROR_URL: &str = "https://storage.googleapis.com/cvdf-datasets/mnist/";
-
-/// Both splits of one dataset (MNIST or Fashion-MNIST) and where they came from.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Mnist {
-    /// Which dataset this is (the one asked for; its label files were checked not to be the
-    /// other one's).
-    pub dataset: Dataset,
-    /// The 60,000 training images (fewer for a synthetic copy).
-    pub train: Split,
-    /// The 10,000 test images.
-    pub test: Split,
-    /// The directory and the lookup step that found it.
-    pub source: Source,
-}
+pub use step::{Attempt, LookupStep, StepLabel};

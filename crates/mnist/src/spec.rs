@@ -3,8 +3,17 @@
 
 use replay_core::Dataset;
 
-use crate::files::{CANONICAL_FILES, CanonicalFile, FASHION_MNIST_CANONICAL_FILES};
-use crate::{DEBIAN_FASHION_MNIST_DIR, FASHION_MNIST_DIR_VAR, MNIST_DIR_VAR};
+use crate::canonical::{CANONICAL_FILES, CanonicalFile, FASHION_MNIST_CANONICAL_FILES};
+
+/// The environment variable naming a directory that holds MNIST's four files.
+pub const MNIST_DIR_VAR: &str = "MNIST_DIR";
+/// The environment variable naming a directory that holds Fashion-MNIST's four files.
+pub const FASHION_MNIST_DIR_VAR: &str = "FASHION_MNIST_DIR";
+/// Where Debian's (and Ubuntu's) package `dataset-fashion-mnist` installs the four `.gz`
+/// files.
+pub const DEBIAN_FASHION_MNIST_DIR: &str = "/usr/share/datasets/fashion-mnist";
+/// The CVDF mirror of the original MNIST files, the one Burn's `MnistDataset` downloads from.
+pub const MIRROR_URL: &str = "https://storage.googleapis.com/cvdf-datasets/mnist/";
 
 /// What this crate knows about one dataset.
 ///

@@ -5,7 +5,8 @@ use std::path::Path;
 use burn_dataset::{Dataset, DatasetError};
 
 use crate::error::MnistError;
-use crate::{CLASSES, IMAGE_PIXELS, IMAGE_SIDE, idx};
+use crate::format::{CLASSES, IMAGE_PIXELS, IMAGE_SIDE, first_bad_label};
+use crate::idx;
 
 /// One split of MNIST or Fashion-MNIST: `len()` images of 28x28 grey bytes (0 = background, 255 = ink) in one
 /// contiguous row-major buffer, and their labels 0..=9.
@@ -32,14 +33,6 @@ pub struct MnistItem {
     pub image: [[f32; IMAGE_SIDE]; IMAGE_SIDE],
     /// The class, 0..=9 (the digit, in MNIST).
     pub label: u8,
-}
-
-/// The first label outside 0..=9, with its index.
-pub(crate) fn first_bad_label(labels: &[u8]) -> Option<(usize, &u8)> {
-    labels
-        .iter()
-        .enumerate()
-        .find(|&(_, &label)| usize::from(label) >= CLASSES)
 }
 
 impl Split {

@@ -13,7 +13,7 @@ use flate2::write::GzEncoder;
 use replay_core::Dataset;
 
 use crate::idx::{images_idx, labels_idx};
-use crate::{DatasetSpec, IMAGE_PIXELS, IMAGE_SIDE, Locator, Mnist, Split};
+use crate::{DatasetSpec, IMAGE_PIXELS, IMAGE_SIDE, LoadedDataset, Locator, Split};
 
 /// Gzip-compresses `bytes`.
 pub fn gzip(bytes: &[u8]) -> Vec<u8> {
@@ -150,7 +150,7 @@ pub fn workspace_root() -> PathBuf {
 /// capture: `skipped <test>: needs the real <dataset>; <how to get it>`. A folder that the
 /// environment variable names but that does not hold the dataset, or a copy with damaged
 /// files, fails the test.
-pub fn real_dataset_or_skip(dataset: Dataset, test: &str) -> Option<Mnist> {
+pub fn real_dataset_or_skip(dataset: Dataset, test: &str) -> Option<LoadedDataset> {
     let mut locator = Locator::from_env(dataset).with_download(false);
     locator.cwd = Some(workspace_root());
     let spec = DatasetSpec::of(dataset);
@@ -176,12 +176,12 @@ pub fn real_dataset_or_skip(dataset: Dataset, test: &str) -> Option<Mnist> {
 }
 
 /// [`real_dataset_or_skip`] for MNIST.
-pub fn real_mnist_or_skip(test: &str) -> Option<Mnist> {
+pub fn real_mnist_or_skip(test: &str) -> Option<LoadedDataset> {
     real_dataset_or_skip(Dataset::Mnist, test)
 }
 
 /// [`real_dataset_or_skip`] for Fashion-MNIST.
-pub fn real_fashion_mnist_or_skip(test: &str) -> Option<Mnist> {
+pub fn real_fashion_mnist_or_skip(test: &str) -> Option<LoadedDataset> {
     real_dataset_or_skip(Dataset::FashionMnist, test)
 }
 

@@ -13,13 +13,13 @@ use std::sync::OnceLock;
 use replay_core::Dataset;
 use replay_mnist::testutil::{gzip, real_fashion_mnist_or_skip, real_mnist_or_skip};
 use replay_mnist::{
-    DEBIAN_FASHION_MNIST_DIR, FASHION_MNIST_CANONICAL_FILES, Locator, LookupStep, Mnist,
+    DEBIAN_FASHION_MNIST_DIR, FASHION_MNIST_CANONICAL_FILES, LoadedDataset, Locator, LookupStep,
     MnistError, load, verify_checksums,
 };
 
 /// The real data, loaded once for all tests, or `None` after a visible skip line.
-fn real(test: &str) -> Option<&'static Mnist> {
-    static FASHION: OnceLock<Option<Mnist>> = OnceLock::new();
+fn real(test: &str) -> Option<&'static LoadedDataset> {
+    static FASHION: OnceLock<Option<LoadedDataset>> = OnceLock::new();
     let fashion =
         FASHION.get_or_init(|| real_fashion_mnist_or_skip("the real-Fashion-MNIST tests"));
     if fashion.is_none() {
@@ -32,7 +32,7 @@ fn real(test: &str) -> Option<&'static Mnist> {
 }
 
 /// A scratch copy of the real files, to damage.
-fn scratch_copy(fashion: &Mnist) -> (tempfile::TempDir, [PathBuf; 4]) {
+fn scratch_copy(fashion: &LoadedDataset) -> (tempfile::TempDir, [PathBuf; 4]) {
     let dir = tempfile::tempdir().unwrap();
     let copies = fashion.source.files.paths().map(|path| {
         let copy = dir.path().join(path.file_name().unwrap());

@@ -13,12 +13,12 @@ use std::sync::OnceLock;
 use replay_core::Dataset;
 use replay_mnist::testutil::real_mnist_or_skip;
 use replay_mnist::{
-    CANONICAL_FILES, IMAGE_PIXELS, Locator, LookupStep, Mnist, MnistError, verify_checksums,
+    CANONICAL_FILES, IMAGE_PIXELS, LoadedDataset, Locator, LookupStep, MnistError, verify_checksums,
 };
 
 /// The real data, loaded once for all tests, or `None` after a visible skip line.
-fn real(test: &str) -> Option<&'static Mnist> {
-    static MNIST: OnceLock<Option<Mnist>> = OnceLock::new();
+fn real(test: &str) -> Option<&'static LoadedDataset> {
+    static MNIST: OnceLock<Option<LoadedDataset>> = OnceLock::new();
     let mnist = MNIST.get_or_init(|| real_mnist_or_skip("the real-MNIST tests"));
     if mnist.is_none() {
         let _ = writeln!(std::io::stderr(), "skipped {test}: needs the real MNIST");

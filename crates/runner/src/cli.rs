@@ -47,6 +47,27 @@ pub enum Command {
         #[arg(long, default_value = "configs")]
         configs: PathBuf,
     },
+    /// Print a shell completion script, e.g. `runner completions bash > runner.bash`.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print a reference page in Markdown, generated from the code (docs/reference/ holds
+    /// them): the command line, or the results CSV's columns.
+    Reference {
+        /// Which page.
+        #[arg(default_value = "cli")]
+        topic: ReferenceTopic,
+    },
+}
+
+/// The reference pages `runner reference` prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ReferenceTopic {
+    /// Every subcommand and flag (docs/reference/cli.md).
+    Cli,
+    /// Every column of the results CSV (docs/reference/results-csv.md).
+    Csv,
 }
 
 /// Flags of a single run; every one overrides the configuration file.

@@ -30,6 +30,13 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
             out,
             configs,
         }) => report(&results, &out, &configs)?,
+        Some(Command::Completions { shell }) => {
+            let mut command = <Cli as clap::CommandFactory>::command();
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut command, "runner", &mut script);
+            print_all(&script)?
+        }
+        Some(Command::Reference { topic }) => print_all(crate::reference::page(topic).as_bytes())?,
     };
     Ok(if finished {
         ExitCode::SUCCESS
@@ -54,6 +61,19 @@ fn install_interrupt_handler() {
              quit now)"
         ),
     });
+}
+
+/// Writes `text` to standard output; a reader that closed the pipe early (`| head`) is no
+/// error.
+fn print_all(text: &[u8]) -> Result<bool> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text).and_then(|()| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(anyhow::Error::new(e).context("cannot write to standard output"))
+        }
+        _ => Ok(true),
+    }
 }
 
 /// The exit status of a run the watchdog ended.
@@ -91,7 +111,9 @@ fn watchdog(common: &CommonArgs) -> Watchdog {
 /// A single run, `--repeat` times; false when interrupted.
 fn run(args: &RunArgs) -> Result<bool> {
     let Some(path) = args.config.as_deref() else {
-        bail!("--config FILE is required (or use a subcommand: check, sweep, report)");
+        bail!(
+            "--config FILE is required (or use a subcommand: check, sweep, report, completions, reference)"
+        );
     };
     install_interrupt_handler();
     let plan = Plan::resolve(path, &args.overrides(), args.common.options())?;

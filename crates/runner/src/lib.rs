@@ -4,11 +4,14 @@
 //! its vCPUs and GPU share ([`replay_backend`]), loads MNIST ([`replay_mnist`]), trains and
 //! evaluates the study's network ([`replay_model`]) with a Keras-style progress bar, and
 //! appends one row per epoch to `results/<config>.csv` ([`replay_store`]).
-//! `runner check`, `runner sweep` and `runner report` validate, batch and summarise. This
+//! `runner check`, `runner sweep` and `runner report` validate, batch and summarise;
+//! `runner completions` and `runner reference` print shell completions and the command-line
+//! reference from the same flag definitions. This
 //! crate parses arguments and shows progress; a run itself is [`replay_session`]'s.
 
 pub mod cli;
 pub mod command;
+pub mod reference;
 
 use std::process::ExitCode;
 

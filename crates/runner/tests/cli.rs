@@ -957,3 +957,44 @@ fn a_stall_timeout_that_is_no_duration_fails_with_one_line() {
         .stderr(predicate::str::contains("not a stall timeout"));
     assert!(!out.path().join("c1.4.csv").exists());
 }
+
+#[test]
+fn the_committed_reference_pages_are_what_the_code_prints() {
+    for (topic, file) in [("cli", "cli.md"), ("csv", "results-csv.md")] {
+        let page = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../docs/reference")
+            .join(file);
+        let committed = std::fs::read_to_string(&page).unwrap_or_default();
+        let output = runner().args(["reference", topic]).output().unwrap();
+        assert!(output.status.success(), "{output:?}");
+        let printed = String::from_utf8(output.stdout).unwrap();
+        assert!(
+            committed == printed,
+            "docs/reference/{file} differs from what `runner reference {topic}` prints: \
+             regenerate it with `cargo run --release -p replay-runner -- reference {topic} > \
+             docs/reference/{file}`"
+        );
+    }
+}
+
+#[test]
+fn completions_print_a_script_bash_accepts() {
+    let output = runner().args(["completions", "bash"]).output().unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("runner.bash");
+    std::fs::write(&script, &output.stdout).unwrap();
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(text.contains("--stall-timeout") && text.contains("sweep"));
+    let syntax = std::process::Command::new("bash")
+        .arg("-n")
+        .arg(&script)
+        .status()
+        .unwrap();
+    assert!(syntax.success(), "bash -n rejects the script");
+    runner()
+        .args(["completions", "tcsh"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("possible values"));
+}

@@ -331,6 +331,40 @@ fn slice(bytes: &[u8], start: u64, end: u64) -> &[u8] {
     &bytes[start..end.max(start)]
 }
 
+/// Splits a header line into its cells (CSV quoting understood, a trailing `\r` dropped).
+pub(crate) fn parse_header(line: &[u8]) -> Vec<String> {
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .from_reader(line);
+    match reader.byte_records().next() {
+        Some(Ok(record)) => record
+            .iter()
+            .map(|cell| String::from_utf8_lossy(cell).into_owned())
+            .collect(),
+        _ => vec![String::from_utf8_lossy(line).into_owned()],
+    }
+}
+
+/// The first column where `found` and `expected` differ: (column from 1, found, expected).
+pub(crate) fn first_difference(
+    found: &[String],
+    expected: &[&str],
+) -> Option<(usize, String, String)> {
+    let longest = found.len().max(expected.len());
+    (0..longest).find_map(|i| {
+        let f = found.get(i).map(String::as_str);
+        let e = expected.get(i).copied();
+        (f != e).then(|| {
+            (
+                i + 1,
+                f.unwrap_or("<missing>").to_string(),
+                e.unwrap_or("<none>").to_string(),
+            )
+        })
+    })
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {

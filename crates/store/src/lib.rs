@@ -27,6 +27,7 @@
 //!
 //! This crate depends on nothing heavy (no Burn, no charts), so a run and a report share it.
 
+mod columns;
 mod header;
 mod reader;
 mod row;
@@ -34,6 +35,7 @@ mod row;
 pub mod testutil;
 mod writer;
 
+pub use columns::{COLUMNS, Column};
 pub use header::{HEADER, HEADER_V1, HEADER_V2, HeaderVersion, OLD_DATASET, OLD_HIDDEN_UNITS};
 pub use reader::{Problem, ReadError, ResultsSet, TimingKey, read_results};
 pub use row::{EpochFacts, ResultRow, RunFacts, Status};

@@ -4,7 +4,7 @@
 //! Rust never fuses `a * b + c` into one FMA instruction, so both copies round every
 //! operation the same way and give bit-identical results; only the speed differs. Each copy
 //! is a separate, out-of-line function: inlined into the step, the 28 accumulators lose their
-//! registers and the loops turn scalar (measured: about 2x slower).
+//! registers and the loops turn scalar, which is slower.
 //!
 //! The logistic function here uses its own exponential ([`exp`]), written without branches
 //! or calls so that the compiler can vectorise 28 of them at once. It is within one ulp of
