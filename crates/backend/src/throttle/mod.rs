@@ -70,9 +70,9 @@ impl std::fmt::Display for Miss {
 /// The busy time the throttle lets pass between two idle periods on the system clock, as a
 /// time-slicing scheduler gives each tenant a slice: after about this much busy time it idles
 /// `QUANTUM * (1/f - 1)` at once. A device left idle parks its worker threads (lavapipe's
-/// do), and the step after an idle period runs slower; with a step's worth of idle after
-/// every step (3.5 ms autodiff steps on lavapipe) that wake-up cost made a share of 1/2 take
-/// 2.9x and 1/8 take 12.4x the unthrottled time. Long slices pay it once per slice.
+/// do), and the step after an idle period runs slower; idling after every short step would
+/// pay that wake-up cost once per step and stretch a share several times past its time. Long
+/// slices pay it once per slice.
 pub const QUANTUM: Duration = Duration::from_millis(100);
 
 impl Throttle<SystemClock> {
@@ -148,8 +148,8 @@ impl<C: Clock> Throttle<C> {
     /// Whether a slice's busy time ([`Throttle::with_quantum`]) has passed since the last
     /// idle period: only then need the caller synchronise the device and call
     /// [`Throttle::after_step`]. Synchronising after every step would stall the device's queue
-    /// (the next step's work could no longer be queued while the last one runs), which made
-    /// each step slower than unthrottled and a share of 1/2 take 2.6x the unthrottled time.
+    /// (the next step's work could not be queued while the last one runs), which makes each
+    /// step slower than unthrottled and a share take longer than its time.
     pub fn due(&mut self) -> bool {
         self.clock.now().saturating_duration_since(self.busy_since) >= self.quantum
     }

@@ -80,8 +80,8 @@ fn pixel_parts<'w>(
 /// The hidden weights' update of a step of several images, image by image in order: each lit
 /// pixel's row `w += x (-lr dh[image])`, as [`update_one`] does for one image. Summing each
 /// pixel's contributions over the batch first (a row written once per step) needs the batch's
-/// lit pixels grouped by pixel, and grouping them cost more than it saved: 0.152 s against
-/// 0.104 s for an epoch at 28 units, batch 256, and 1.131 s against 1.113 s at 512 units.
+/// lit pixels grouped by pixel, and grouping them costs more than it saves at every width
+/// (`scripts/bench.sh` times the epochs).
 /// With `threads`, each takes a range of pixels and walks every image's lit pixels in it, so
 /// that every row sees the same updates in the same order whatever the number of threads.
 #[inline(always)]
