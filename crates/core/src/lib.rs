@@ -5,6 +5,7 @@
 //!   [`parse_name`]: [`BackendKind`], [`Dataset`], [`Implementation`], [`Order`], [`Step`],
 //!   [`StepKind`], [`ShareMethod`].
 //! - [`GpuShare`]: a validated fraction of a GPU, in [1/1024, 1].
+//! - [`TargetAccuracy`]: a test accuracy to train to, written in percent (`94`, `94%`).
 //! - [`Workload`]: what a run trains (dataset, hidden units, batch size); the study's is
 //!   [`Workload::STUDY`].
 //! - [`Order::indices`] and [`SplitMix64`]: the visiting order of an epoch, replayable from a
@@ -22,6 +23,7 @@ mod name;
 mod order;
 mod progress;
 mod share;
+mod target;
 mod workload;
 
 #[cfg(feature = "clap")]
@@ -33,4 +35,5 @@ pub use name::{
 pub use order::SplitMix64;
 pub use progress::{Control, EpochStats, Evaluation, Progress, ProgressSink, Silent};
 pub use share::{GpuShare, InvalidShareError};
+pub use target::{InvalidTargetError, TargetAccuracy};
 pub use workload::Workload;

@@ -17,10 +17,12 @@ mod epoch;
 pub mod manual;
 pub mod mlp;
 mod network;
+mod schedule;
 pub mod train;
 
 pub use data::{HIDDEN, INPUTS, OUTPUTS, Samples};
 pub use epoch::Score;
 pub use mlp::{Mlp, MlpConfig, ModelError, weights_file_id};
 pub use network::{Network, NetworkSpec, network};
+pub use schedule::EvalSchedule;
 pub use train::{Trainer, evaluate};

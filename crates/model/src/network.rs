@@ -1,5 +1,6 @@
 //! Both implementations behind one trait, built from one description.
 
+use std::ops::Range;
 use std::path::Path;
 
 use burn::prelude::Device;
@@ -31,6 +32,22 @@ pub trait Network: Send {
         samples: Samples<'_>,
         order: Order,
         epoch: usize,
+        sink: &mut dyn ProgressSink,
+    ) -> Result<EpochStats, ModelError> {
+        self.train_span(samples, order, epoch, 0..samples.len(), sink)
+    }
+
+    /// Part of an epoch: the steps over positions `images` of epoch `epoch`'s order (clamped
+    /// to the split). Spans that start and end on whole steps (multiples of the batch size, or
+    /// the split's end) and follow one another train exactly what the whole epoch trains, so
+    /// a run can stop between them to evaluate. Progress and the returned figures count from
+    /// the span's start.
+    fn train_span(
+        &mut self,
+        samples: Samples<'_>,
+        order: Order,
+        epoch: usize,
+        images: Range<usize>,
         sink: &mut dyn ProgressSink,
     ) -> Result<EpochStats, ModelError>;
 
@@ -122,15 +139,16 @@ impl Network for ManualTrainer {
         StepKind::Fast
     }
 
-    fn train_epoch(
+    fn train_span(
         &mut self,
         samples: Samples<'_>,
         order: Order,
         epoch: usize,
+        images: Range<usize>,
         sink: &mut dyn ProgressSink,
     ) -> Result<EpochStats, ModelError> {
-        Ok(ManualTrainer::train_epoch(
-            self, samples, order, epoch, sink,
+        Ok(ManualTrainer::train_span(
+            self, samples, order, epoch, images, sink,
         ))
     }
 
@@ -154,14 +172,15 @@ impl Network for Trainer {
         Trainer::prepare(self, samples);
     }
 
-    fn train_epoch(
+    fn train_span(
         &mut self,
         samples: Samples<'_>,
         order: Order,
         epoch: usize,
+        images: Range<usize>,
         sink: &mut dyn ProgressSink,
     ) -> Result<EpochStats, ModelError> {
-        Trainer::train_epoch(self, samples, order, epoch, sink)
+        Trainer::train_span(self, samples, order, epoch, images, sink)
     }
 
     fn evaluate(&self, samples: Samples<'_>) -> Result<Evaluation, ModelError> {

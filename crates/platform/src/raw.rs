@@ -59,6 +59,9 @@ pub(crate) struct RawRun {
     pub learning_rate: Option<Spanned<f64>>,
     pub seed: Option<Spanned<i64>>,
     pub order: Option<Spanned<String>>,
+    /// A number (`94`) or a string (`"94%"`), in percent.
+    pub target_accuracy: Option<Spanned<toml::Value>>,
+    pub eval_every: Option<Spanned<i64>>,
 }
 
 /// `[pricing]`: the keys of every billing model; which apply is checked against `model`.

@@ -2,7 +2,8 @@
 //! threads, GPU share, training settings), and how command-line flags override it.
 
 use replay_core::{
-    BackendKind, Dataset, GpuShare, Implementation, Name, Order, ShareMethod, Step, Workload,
+    BackendKind, Dataset, GpuShare, Implementation, Name, Order, ShareMethod, Step, TargetAccuracy,
+    Workload,
 };
 use toml::Spanned;
 
@@ -55,6 +56,11 @@ pub struct RunSettings {
     pub seed: u64,
     /// Training order; default [`Order::default_for`] the implementation.
     pub order: Order,
+    /// The test accuracy to stop at (`run.target_accuracy`); `None`: train every epoch.
+    pub target_accuracy: Option<TargetAccuracy>,
+    /// Evaluate on the test set every this many training images as well as after every
+    /// epoch (`run.eval_every`); `None`: after every epoch only.
+    pub eval_every: Option<usize>,
     /// Whether `order` was given (in the file or by an override) rather than defaulted.
     order_given: bool,
 }
@@ -88,6 +94,10 @@ pub struct Overrides {
     pub seed: Option<u64>,
     /// `--order`.
     pub order: Option<Order>,
+    /// `--target-accuracy`.
+    pub target_accuracy: Option<TargetAccuracy>,
+    /// `--eval-every`.
+    pub eval_every: Option<usize>,
 }
 
 impl RunSettings {
@@ -116,6 +126,8 @@ impl RunSettings {
         self.batch_size = overrides.batch_size.unwrap_or(self.batch_size);
         self.learning_rate = overrides.learning_rate.unwrap_or(self.learning_rate);
         self.seed = overrides.seed.unwrap_or(self.seed);
+        self.target_accuracy = overrides.target_accuracy.or(self.target_accuracy);
+        self.eval_every = overrides.eval_every.or(self.eval_every);
         self
     }
 
@@ -191,9 +203,42 @@ impl RunSettings {
             },
             seed: count("run.seed", &raw.seed, 0, DEFAULT_SEED)?,
             order: order.unwrap_or(Order::default_for(implementation)),
+            target_accuracy: raw
+                .target_accuracy
+                .as_ref()
+                .map(|v| target(src, v))
+                .transpose()?,
+            eval_every: raw
+                .eval_every
+                .as_ref()
+                .map(|v| {
+                    src.count("run.eval_every", v, 1).and_then(|n| {
+                        usize::try_from(n)
+                            .map_err(|_| src.bad_value("run.eval_every", v, "a whole number >= 1"))
+                    })
+                })
+                .transpose()?,
             order_given: order.is_some(),
         })
     }
+}
+
+/// `run.target_accuracy`: a number (`94`) or a string (`"94%"`), in percent, parsed as
+/// `--target-accuracy` parses it.
+fn target(src: &Source<'_>, value: &Spanned<toml::Value>) -> Result<TargetAccuracy, ConfigError> {
+    let parsed = match value.get_ref() {
+        toml::Value::Integer(n) => TargetAccuracy::from_percent(*n as f64).ok(),
+        toml::Value::Float(x) => TargetAccuracy::from_percent(*x).ok(),
+        toml::Value::String(text) => text.parse().ok(),
+        _ => None,
+    };
+    parsed.ok_or_else(|| {
+        src.bad_value(
+            "run.target_accuracy",
+            value,
+            "a percentage between 0 and 100, such as 94 or \"94%\"",
+        )
+    })
 }
 
 /// A name-valued key (`run.backend`), parsed as flags parse it.
@@ -231,6 +276,8 @@ mod tests {
             learning_rate: 0.1,
             seed: 42,
             order: Order::Shuffled,
+            target_accuracy: None,
+            eval_every: None,
             order_given,
         }
     }

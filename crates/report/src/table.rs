@@ -2,6 +2,7 @@
 //! exporter renders the same tables in its own way (Markdown rounds numbers and folds the
 //! settings into one column; CSV writes every column in full precision).
 
+use crate::export::markdown::percent;
 use crate::report::{EpochReport, GroupReport, Report, Stats, setup};
 
 /// One cell of a table.
@@ -20,6 +21,8 @@ pub enum Cell {
     /// Median, min and max over runs: one column in text, three (`_median`, `_min`, `_max`)
     /// in CSV.
     Spread(Stats),
+    /// No value, for a reason: an empty cell in CSV, the reason in text (`did not converge`).
+    Absent(String),
     /// No value.
     Missing,
 }
@@ -35,6 +38,24 @@ impl Cell {
 
     fn spread(value: Option<Stats>) -> Cell {
         value.map_or(Cell::Missing, Cell::Spread)
+    }
+
+    fn count(value: Option<u64>) -> Cell {
+        value.map_or(Cell::Missing, Cell::Count)
+    }
+
+    fn flag(value: Option<bool>) -> Cell {
+        value.map_or(Cell::Missing, |v| Cell::Text(v.to_string()))
+    }
+
+    /// Whether the cell says nothing: missing, empty text or a zero count.
+    pub fn is_empty(&self) -> bool {
+        match self {
+            Cell::Missing => true,
+            Cell::Text(text) => text.is_empty(),
+            Cell::Count(n) => *n == 0,
+            _ => false,
+        }
     }
 }
 
@@ -61,6 +82,9 @@ pub struct Column {
     pub show: Show,
     /// Whether its cells are [`Cell::Spread`]s (or missing): CSV gives it three columns.
     pub spread: bool,
+    /// Whether text leaves it out where every cell is empty ([`Cell::is_empty`]): a column of
+    /// notes that most reports do not need.
+    pub sparse: bool,
 }
 
 const fn always(key: &'static str, title: &'static str) -> Column {
@@ -69,6 +93,7 @@ const fn always(key: &'static str, title: &'static str) -> Column {
         title,
         show: Show::Always,
         spread: false,
+        sparse: false,
     }
 }
 
@@ -78,6 +103,7 @@ const fn detail(key: &'static str) -> Column {
         title: key,
         show: Show::Detail,
         spread: false,
+        sparse: false,
     }
 }
 
@@ -87,6 +113,14 @@ const fn spread(key: &'static str, title: &'static str, show: Show) -> Column {
         title,
         show,
         spread: true,
+        sparse: false,
+    }
+}
+
+const fn sparse(column: Column) -> Column {
+    Column {
+        sparse: true,
+        ..column
     }
 }
 
@@ -97,19 +131,27 @@ pub enum TableKind {
     Epochs,
     /// One row per group: runs, cost and memory.
     Groups,
+    /// One row per group with a target accuracy: time and cost to it.
+    Target,
     /// One row per study figure and matching group: the replay beside the study.
     Study,
 }
 
 impl TableKind {
     /// Every table, in report order.
-    pub const ALL: [TableKind; 3] = [TableKind::Epochs, TableKind::Groups, TableKind::Study];
+    pub const ALL: [TableKind; 4] = [
+        TableKind::Epochs,
+        TableKind::Groups,
+        TableKind::Target,
+        TableKind::Study,
+    ];
 
     /// A short machine name (`epochs`): the CSV file is `report-<name>.csv`.
     pub fn name(self) -> &'static str {
         match self {
             TableKind::Epochs => "epochs",
             TableKind::Groups => "groups",
+            TableKind::Target => "target",
             TableKind::Study => "study",
         }
     }
@@ -126,8 +168,8 @@ pub struct Table {
     pub rows: Vec<Vec<Cell>>,
 }
 
-/// The columns that name a group, first in the epoch and group tables.
-const GROUP_COLUMNS: [Column; 22] = [
+/// The columns that name a group, first in the epoch, group and target tables.
+const GROUP_COLUMNS: [Column; 26] = [
     detail("label"),
     always("config", "configuration"),
     detail("platform"),
@@ -139,7 +181,15 @@ const GROUP_COLUMNS: [Column; 22] = [
         title: "setup",
         show: Show::Summary,
         spread: false,
+        sparse: false,
     },
+    sparse(Column {
+        key: "note",
+        title: "note",
+        show: Show::Summary,
+        spread: false,
+        sparse: false,
+    }),
     detail("dataset"),
     detail("hidden_units"),
     detail("batch_size"),
@@ -152,9 +202,12 @@ const GROUP_COLUMNS: [Column; 22] = [
     detail("throttle_method"),
     detail("device"),
     detail("samples"),
+    detail("target_accuracy"),
     detail("host"),
     detail("host_cpu"),
     detail("host_cores"),
+    detail("learned"),
+    detail("reference_accuracy"),
 ];
 
 /// A group's cells of [`GROUP_COLUMNS`]; `hosts` says whether the report has rows of more
@@ -168,6 +221,7 @@ fn group_cells(g: &GroupReport, hosts: bool) -> Vec<Cell> {
         Cell::Text(g.step.clone()),
         Cell::Text(g.backend.clone()),
         Cell::Text(setup(g, hosts)),
+        Cell::Text(note(g)),
         Cell::Text(g.dataset.clone()),
         Cell::Count(g.hidden_units.into()),
         Cell::Count(g.batch_size.into()),
@@ -179,11 +233,27 @@ fn group_cells(g: &GroupReport, hosts: bool) -> Vec<Cell> {
         Cell::number(g.gpu_share),
         Cell::Text(g.throttle_method.clone()),
         Cell::Text(g.device.clone()),
-        Cell::Count(g.samples),
+        Cell::count(g.samples),
+        Cell::fraction(g.target_accuracy),
         Cell::Text(g.host.clone()),
         Cell::Text(g.host_cpu.clone()),
         Cell::Count(g.host_cores.into()),
+        Cell::flag(g.learning.as_ref().map(|l| l.learned)),
+        Cell::fraction(g.learning.as_ref().map(|l| l.reference)),
     ]
+}
+
+/// A group's note for people: `⚠ did not learn (26.67 % vs 93.95 %)` where its accuracy is far
+/// below its workload's reference ([`crate::Learning`]); empty otherwise.
+fn note(g: &GroupReport) -> String {
+    match &g.learning {
+        Some(l) if !l.learned => format!(
+            "⚠ did not learn ({} vs {})",
+            percent(l.accuracy),
+            percent(l.reference)
+        ),
+        _ => String::new(),
+    }
 }
 
 /// An epoch's time-slice misses in one cell: `<run id>: <miss>` per run that missed its share,
@@ -194,6 +264,56 @@ fn misses(e: &EpochReport) -> String {
         .map(|m| format!("{}: {}", m.run_id, m.miss))
         .collect::<Vec<_>>()
         .join("; ")
+}
+
+/// The columns of the target table after the group's.
+fn target_columns() -> Vec<Column> {
+    vec![
+        Column {
+            key: "target",
+            title: "target",
+            show: Show::Summary,
+            spread: false,
+            sparse: false,
+        },
+        always("runs", "runs"),
+        always("missed_runs", "missed"),
+        detail("incomplete_runs"),
+        detail("converged"),
+        detail("scored_runs"),
+        detail("dropped_extremes"),
+        always("time_to_target_s", "time to target, s"),
+        always("cost_to_target", "cost to target"),
+        always("currency", "currency"),
+        always("images_to_target", "images to target"),
+        always("epochs_to_target", "epochs to target"),
+    ]
+}
+
+/// A group's cells of [`target_columns`]; `None` for a group without a target. Where the
+/// scoring gives no figure, the time says why (`did not converge`, `no complete run`).
+fn target_cells(g: &GroupReport) -> Option<Vec<Cell>> {
+    let t = g.to_target.as_ref()?;
+    let why = if t.runs == 0 {
+        "no complete run"
+    } else {
+        "did not converge"
+    };
+    Some(vec![
+        Cell::Fraction(t.target_accuracy),
+        Cell::Count(t.runs as u64),
+        Cell::Count(t.missed as u64),
+        Cell::Count(t.incomplete_runs as u64),
+        Cell::flag(Some(t.converged)),
+        Cell::Count(t.scored_runs as u64),
+        Cell::flag(Some(t.dropped_extremes)),
+        t.time_to_target_s
+            .map_or_else(|| Cell::Absent(why.to_string()), Cell::Number),
+        Cell::number(t.cost_to_target),
+        Cell::Text(g.currency.clone()),
+        Cell::number(t.images_to_target),
+        Cell::number(t.epochs_to_target),
+    ])
 }
 
 /// The report's tables, in [`TableKind::ALL`]'s order.
@@ -212,6 +332,7 @@ pub fn table(kind: TableKind, report: &Report) -> Table {
             vec![
                 always("epoch", "epoch"),
                 always("runs", "runs"),
+                sparse(always("stopped_runs", "stopped at target")),
                 spread("wall_s", "wall time, s", Show::Always),
                 always("user_s_median", "user, s"),
                 always("sys_s_median", "sys, s"),
@@ -228,11 +349,12 @@ pub fn table(kind: TableKind, report: &Report) -> Table {
                         let mut cells = group_cells(g, hosts);
                         cells.extend([
                             Cell::Count(e.epoch.into()),
-                            Cell::Count(e.wall_s.count as u64),
-                            Cell::Spread(e.wall_s),
-                            Cell::Number(e.user_s),
-                            Cell::Number(e.sys_s),
-                            Cell::Number(e.samples_per_s),
+                            Cell::Count(e.runs as u64),
+                            Cell::Count(e.stopped_runs as u64),
+                            Cell::spread(e.wall_s),
+                            Cell::number(e.user_s),
+                            Cell::number(e.sys_s),
+                            Cell::number(e.samples_per_s),
                             Cell::fraction(e.test_accuracy),
                             Cell::number(e.test_loss),
                             Cell::Text(misses(e)),
@@ -267,7 +389,7 @@ pub fn table(kind: TableKind, report: &Report) -> Table {
                         Cell::Count(g.complete_runs as u64),
                         g.epochs_per_run
                             .map_or(Cell::Missing, |s| Cell::Count(s.median.round() as u64)),
-                        Cell::Spread(g.wall_s),
+                        Cell::spread(g.wall_s),
                         Cell::Spread(g.peak_rss_mib),
                         Cell::Number(g.ram_gb),
                         Cell::Count(g.ram_exceeded_runs as u64),
@@ -275,9 +397,21 @@ pub fn table(kind: TableKind, report: &Report) -> Table {
                         Cell::Text(g.currency.clone()),
                         Cell::spread(g.cost_per_run),
                         Cell::number(g.cost_background_per_run.map(|s| s.median)),
-                        Cell::Number(g.cost_per_1000_epochs),
+                        Cell::number(g.cost_per_1000_epochs),
                     ]);
                     cells
+                })
+                .collect(),
+        ),
+        TableKind::Target => (
+            target_columns(),
+            report
+                .groups
+                .iter()
+                .filter_map(|g| {
+                    let mut cells = group_cells(g, hosts);
+                    cells.extend(target_cells(g)?);
+                    Some(cells)
                 })
                 .collect(),
         ),
@@ -361,7 +495,7 @@ mod tests {
         );
         let tables = tables(&report);
         let counts: Vec<usize> = tables.iter().map(|t| t.rows.len()).collect();
-        assert_eq!(counts, [3, 2, 0]);
+        assert_eq!(counts, [3, 2, 0, 0]);
         for table in &tables {
             assert!(table.rows.iter().all(|r| r.len() == table.columns.len()));
             let mut keys: Vec<&str> = table.columns.iter().map(|c| c.key).collect();

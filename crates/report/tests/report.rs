@@ -79,6 +79,11 @@ fn row(
         train_accuracy: Some(0.83),
         test_loss: Some(0.0167),
         test_accuracy: Some(accuracy),
+        images: Some(u64::from(epoch) * 60_000),
+        train_s: None,
+        eval_s: Some(0.5),
+        target_accuracy: None,
+        target_reached: None,
         billing: if vk { "per-minute" } else { "per-second" }.to_string(),
         price_source: "the study (2023)".to_string(),
         cost: if vk {
@@ -402,4 +407,89 @@ fn a_folder_of_only_bad_files_still_gives_a_report_that_says_so() {
             "{chart:?}: {texts:?}"
         );
     }
+}
+
+#[test]
+fn span_rows_read_back_make_epochs_and_a_time_to_target_in_every_format() {
+    let dir = tempfile::tempdir().unwrap();
+    let results = dir.path().join("results");
+    // Three seeds evaluated every 20,000 images of 60,000; each reaches 94 % at its
+    // (seed + 3)th span: seeds 1 and 2 part-way through epoch 2, seed 3 at its end.
+    let mut rows = Vec::new();
+    for seed in 1..=3u64 {
+        let reach = seed + 3;
+        for i in 1..=reach {
+            let epoch = u32::try_from((i - 1) / 3 + 1).unwrap();
+            let accuracy = if i == reach { 0.941 } else { 0.90 };
+            let mut r = row(
+                &format!("t{seed}"),
+                "c1.32",
+                "burn",
+                "ndarray",
+                epoch,
+                2.0,
+                accuracy,
+                32.0,
+            );
+            r.seed = seed;
+            r.samples = 20_000;
+            r.samples_per_s = 10_000.0;
+            r.images = Some(i * 20_000);
+            r.train_s = Some(2.0 * i as f64);
+            r.target_accuracy = Some(0.94);
+            r.target_reached = Some(i == reach);
+            rows.push(r);
+        }
+    }
+    append_all(&results, &rows);
+    let set = read_results(&results).unwrap();
+    assert_eq!(set.rows.len(), 15, "{:?}", set.problems);
+    let report = Report::build(&set, &[]);
+    assert_eq!(report.groups.len(), 1, "{:#?}", report.groups);
+    let g = &report.groups[0];
+    let times: Vec<(u32, usize, usize, Option<f64>)> = g
+        .epochs
+        .iter()
+        .map(|e| (e.epoch, e.runs, e.stopped_runs, e.wall_s.map(|w| w.median)))
+        .collect();
+    assert_eq!(times, [(1, 3, 0, Some(6.0)), (2, 3, 2, Some(6.0))]);
+    let t = g.to_target.as_ref().unwrap();
+    // 8, 10 and 12 s: the fastest and the slowest dropped.
+    assert_eq!(
+        (t.time_to_target_s, t.images_to_target),
+        (Some(10.0), Some(100_000.0))
+    );
+
+    let out = dir.path().join("report");
+    write_report(&report, &out, &all_exporters(&report)).unwrap();
+    let markdown = fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(markdown.contains("## Time and cost to 94 %"), "{markdown}");
+    assert!(
+        markdown.contains("![Time and cost to 94 % test accuracy"),
+        "{markdown}"
+    );
+    let (_, texts) = parse_svg(&fs::read_to_string(out.join("time_to_target_94.svg")).unwrap());
+    assert!(
+        texts
+            .iter()
+            .any(|t| t.starts_with("1: c1.32 / burn, 10.0 s")),
+        "{texts:?}"
+    );
+    let csv = fs::read_to_string(out.join("report-target.csv")).unwrap();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines.len(), 2, "{csv}");
+    assert!(
+        lines[0].contains(",time_to_target_s,") && lines[1].contains(",10,"),
+        "{csv}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_slice(&fs::read(out.join("report.json")).unwrap()).unwrap();
+    assert_eq!(json["groups"][0]["to_target"]["time_to_target_s"], 10.0);
+    assert_eq!(
+        json["groups"][0]["to_target"]["run_results"]
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
 }

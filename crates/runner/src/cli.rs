@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 use replay_core::{
-    BackendKind, Dataset, GpuShare, Implementation, NameParser, Order, ShareMethod, Step, Workload,
+    BackendKind, Dataset, GpuShare, Implementation, NameParser, Order, ShareMethod, Step,
+    TargetAccuracy, Workload,
 };
 use replay_platform::Overrides;
 use replay_session::{Options, Shard};
@@ -35,6 +36,12 @@ pub enum Command {
     },
     /// Run several configurations one after another (all of configs/ by default).
     Sweep(Box<SweepArgs>),
+    /// Find, per batch size, the learning rate that reaches a test accuracy in the fewest
+    /// images (scored over seeds as MLPerf scores runs); writes convergence.csv.
+    Tune(Box<crate::tune::TuneArgs>),
+    /// Rank configurations by predicted time or cost to a test accuracy, from convergence.csv
+    /// and each configuration's measured throughput; writes advice.csv and advice.md.
+    Advise(Box<crate::advise::AdviseArgs>),
     /// Turn result CSVs into report.md, SVG charts, and CSV and JSON tables.
     Report {
         /// The folder of result CSVs.
@@ -157,6 +164,14 @@ pub struct CommonArgs {
     /// Training order: a new permutation each epoch, or the file's.
     #[arg(long, value_parser = NameParser::<Order>::new())]
     pub order: Option<Order>,
+    /// Stop at the first test-set evaluation at or above this accuracy, in percent (`94` or
+    /// `94%`); --epochs is then the most the run trains. Time to target counts training only.
+    #[arg(long, value_name = "PERCENT")]
+    pub target_accuracy: Option<TargetAccuracy>,
+    /// Evaluate on the test set every N training images (after the step that reaches each
+    /// multiple), as well as after every epoch; each evaluation writes a row.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub eval_every: Option<u64>,
     /// Bill at the platform's background (asynchronous) rate where it has one.
     #[arg(long)]
     pub background: bool,
@@ -186,12 +201,12 @@ fn stall_timeout(text: &str) -> Result<Duration, String> {
 }
 
 /// The batch sizes a run may ask for, as a clap value parser.
-fn batch_sizes() -> impl clap::builder::TypedValueParser<Value = usize> {
+pub(crate) fn batch_sizes() -> impl clap::builder::TypedValueParser<Value = usize> {
     whole_number_in(Workload::BATCH_SIZES)
 }
 
 /// The widths a run may ask for, as a clap value parser.
-fn hidden_units() -> impl clap::builder::TypedValueParser<Value = usize> {
+pub(crate) fn hidden_units() -> impl clap::builder::TypedValueParser<Value = usize> {
     whole_number_in(Workload::HIDDEN_UNITS)
 }
 
@@ -203,8 +218,28 @@ fn whole_number_in(
     clap::builder::RangedU64ValueParser::<usize>::new().range(low..=high)
 }
 
+/// One value of `--learning-rates`: a rate, or `tuned`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum RateChoice {
+    /// This rate.
+    Rate(f64),
+    /// Each workload's tuned rate.
+    Tuned,
+}
+
+/// A value of `--learning-rates`: `tuned` or a learning rate.
+fn rate_choice(text: &str) -> Result<RateChoice, String> {
+    if text.trim().eq_ignore_ascii_case("tuned") {
+        Ok(RateChoice::Tuned)
+    } else {
+        learning_rate(text)
+            .map(RateChoice::Rate)
+            .map_err(|e| format!("{e}, or 'tuned'"))
+    }
+}
+
 /// A learning rate: a finite number above 0.
-fn learning_rate(text: &str) -> Result<f64, String> {
+pub(crate) fn learning_rate(text: &str) -> Result<f64, String> {
     match text.trim().parse::<f64>() {
         Ok(rate) if rate.is_finite() && rate > 0.0 => Ok(rate),
         _ => Err(format!(
@@ -241,6 +276,10 @@ impl CommonArgs {
             hidden_units: None,
             batch_size: self.batch_size,
             learning_rate: self.learning_rate,
+            target_accuracy: self.target_accuracy,
+            eval_every: self
+                .eval_every
+                .map(|n| usize::try_from(n).unwrap_or(usize::MAX)),
         }
     }
 }
@@ -257,6 +296,14 @@ pub struct SweepArgs {
     /// --implementation).
     #[arg(long, value_delimiter = ',', conflicts_with = "implementation", value_parser = NameParser::<Implementation>::new())]
     pub implementations: Vec<Implementation>,
+    /// Run each configuration with each of these learning rates (comma-separated; not with
+    /// --learning-rate), or `tuned`: each batch size's best rate from --convergence (made by
+    /// `runner tune`).
+    #[arg(long, value_delimiter = ',', value_name = "RATE,...|tuned", conflicts_with = "learning_rate", value_parser = rate_choice)]
+    pub learning_rates: Vec<RateChoice>,
+    /// The convergence file `--learning-rates tuned` reads (default: <--out>/convergence.csv).
+    #[arg(long, value_name = "FILE")]
+    pub convergence: Option<PathBuf>,
     /// Run each configuration with each of these seeds (comma-separated; not with --seed).
     #[arg(
         long,

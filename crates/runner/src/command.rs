@@ -25,6 +25,8 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
         None => run(&cli.run)?,
         Some(Command::Check { configs }) => check(&configs)?,
         Some(Command::Sweep(args)) => sweep(&args)?,
+        Some(Command::Tune(args)) => return crate::tune::run(&args),
+        Some(Command::Advise(args)) => return crate::advise::run(&args),
         Some(Command::Report {
             results,
             out,
@@ -112,7 +114,7 @@ fn watchdog(common: &CommonArgs) -> Watchdog {
 fn run(args: &RunArgs) -> Result<bool> {
     let Some(path) = args.config.as_deref() else {
         bail!(
-            "--config FILE is required (or use a subcommand: check, sweep, report, completions, reference)"
+            "--config FILE is required (or use a subcommand: check, sweep, tune, advise, report, completions, reference)"
         );
     };
     install_interrupt_handler();
@@ -122,6 +124,9 @@ fn run(args: &RunArgs) -> Result<bool> {
         save: args.save_weights.as_deref(),
     };
     weights.check(&plan).context("--save-weights")?;
+    if let Some(hint) = crate::rates::rate_hint(&plan.settings) {
+        eprintln!("{hint}");
+    }
     let mut bar = ProgressBar::new(!args.common.quiet);
     let dog = watchdog(&args.common);
     let mut terminal = Watched {
@@ -216,6 +221,7 @@ fn sweep(args: &SweepArgs) -> Result<bool> {
         datasets: args.datasets.clone(),
         hidden_units: args.hidden_units.clone(),
         batch_sizes: args.batch_sizes.clone(),
+        learning_rates: crate::rates::learning_rates(args)?,
         repeats: args.repeat,
         options: args.common.options(),
     };
@@ -232,6 +238,16 @@ fn sweep(args: &SweepArgs) -> Result<bool> {
     let Some(first) = items.first() else {
         bail!("nothing to run: no item of this sweep can run here (each is skipped above)");
     };
+    // One hint per batch size that runs at the study's batch-1 rate.
+    let mut hinted = std::collections::BTreeSet::new();
+    for item in &items {
+        let s = &item.plan.settings;
+        if hinted.insert(s.batch_size)
+            && let Some(hint) = crate::rates::rate_hint(s)
+        {
+            eprintln!("{hint}");
+        }
+    }
     let datasets: std::collections::BTreeSet<_> = items
         .iter()
         .map(|item| item.plan.settings.dataset)

@@ -5,13 +5,18 @@
 //! evaluates the study's network ([`replay_model`]) with a Keras-style progress bar, and
 //! appends one row per epoch to `results/<config>.csv` ([`replay_store`]).
 //! `runner check`, `runner sweep` and `runner report` validate, batch and summarise;
+//! `runner tune` and `runner advise` ([`replay_tune`]) find each batch size's best learning
+//! rate and the configuration that trains a model to a target accuracy soonest or cheapest;
 //! `runner completions` and `runner reference` print shell completions and the command-line
 //! reference from the same flag definitions. This
 //! crate parses arguments and shows progress; a run itself is [`replay_session`]'s.
 
+pub mod advise;
 pub mod cli;
 pub mod command;
+pub mod rates;
 pub mod reference;
+pub mod tune;
 
 use std::process::ExitCode;
 

@@ -37,6 +37,34 @@ pub enum SessionError {
         /// The dataset handed to the session.
         loaded: replay_core::Dataset,
     },
+    /// `--eval-every` asks for more images between evaluations than an epoch trains.
+    #[error(
+        "--eval-every {every} is more than the {images} images an epoch trains; give at most \
+         {images} (or leave it out to evaluate after every epoch)"
+    )]
+    EvalEvery {
+        /// The interval asked for, in images.
+        every: usize,
+        /// Training images an epoch trains.
+        images: usize,
+    },
+    /// A sweep of tuned rates has no rate for an item's workload.
+    #[error(
+        "'{}' has no converged learning rate for {dataset}, {hidden_units} hidden units, batch \
+         size {batch_size}; find one with `runner tune --dataset {dataset} --hidden-units \
+         {hidden_units} --batch-sizes {batch_size} --target-accuracy P`",
+        .file.display()
+    )]
+    NoTunedRate {
+        /// The convergence file.
+        file: PathBuf,
+        /// The item's dataset.
+        dataset: replay_core::Dataset,
+        /// The item's width.
+        hidden_units: usize,
+        /// The item's batch size.
+        batch_size: usize,
+    },
     /// The trained weights could not be saved where asked (checked before training).
     #[error("cannot save the weights to '{}': {problem}", .path.display())]
     SaveWeights {

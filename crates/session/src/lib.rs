@@ -31,13 +31,13 @@ mod weights;
 pub use error::SessionError;
 pub use observer::{NoObserver, Observer};
 pub use plan::{Options, Plan};
-pub use session::{Outcome, Session};
+pub use session::{Outcome, Session, TargetOutcome};
 pub use stop::{StopRequest, StopSignal};
 pub use sweep::{
-    Datasets, Shard, ShardError, Skipped, Sweep, SweepItem, estimate, plan_line, run_items,
-    split_done,
+    Datasets, LearningRates, Shard, ShardError, Skipped, Sweep, SweepItem, TunedRates, estimate,
+    plan_line, run_items, split_done,
 };
-pub use text::{duration, repeats_summary};
+pub use text::{duration, repeats_summary, target_summary};
 pub use weights::WeightFiles;
 
 /// This tool's version: the crate version and, when built from a git checkout, the commit.

@@ -6,7 +6,7 @@ use std::path::Path;
 use replay_core::Progress;
 use replay_store::{HeaderVersion, ResultRow};
 
-use crate::SweepItem;
+use crate::{SweepItem, TargetOutcome};
 
 /// Where a session reports what it does; every method does nothing unless implemented.
 pub trait Observer: Send {
@@ -20,8 +20,12 @@ pub trait Observer: Send {
     fn epoch_started(&mut self, _epoch: usize, _epochs: usize) {}
     /// Training progressed (after every step or chunk of steps).
     fn progress(&mut self, _progress: &Progress) {}
-    /// An epoch ended and its row was written.
+    /// An epoch, or a span of one that ends in an evaluation, ended and its row was written.
     fn epoch_finished(&mut self, _row: &ResultRow, _epochs: usize) {}
+
+    /// A run with a target accuracy ended (reached or not; not when interrupted): how it went,
+    /// and the epochs it was allowed.
+    fn target_finished(&mut self, _outcome: &TargetOutcome, _epochs: usize) {}
 }
 
 /// An observer that reports nothing.

@@ -5,16 +5,15 @@ use std::path::Path;
 use std::time::{Instant, SystemTime};
 
 use replay_backend::{BackendError, Emulation, EpochGuard, Usage, host};
-use replay_core::{Control, EpochStats, Evaluation, Progress, ProgressSink};
+use replay_core::{Control, Progress, ProgressSink, TargetAccuracy};
 use replay_mnist::LoadedDataset;
-use replay_model::{Network, NetworkSpec, Samples};
-use replay_platform::Cost;
+use replay_model::{EvalSchedule, Network, NetworkSpec, Samples};
 use replay_store::{EpochFacts, ResultRow, ResultsFile, RunFacts};
 
 use crate::{NoObserver, Observer, Plan, SessionError, StopSignal, WeightFiles, version};
 
 /// How a run ended.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Outcome {
     /// Wall seconds of training, all epochs together (evaluation excluded).
     pub wall_s: f64,
@@ -23,6 +22,74 @@ pub struct Outcome {
     /// False when a stop request came before training started: nothing was trained and no
     /// row written.
     pub trained: bool,
+    /// For a run with a target accuracy: whether and when it reached it.
+    pub target: Option<TargetOutcome>,
+}
+
+/// How a run with a target accuracy went: time and cost to the target (DAWNBench's rule:
+/// training time only, evaluations apart), or the best it reached.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TargetOutcome {
+    /// The target.
+    pub target: TargetAccuracy,
+    /// Whether an evaluation reached it (the run stopped there).
+    pub reached: bool,
+    /// Training images up to the evaluation that reached it, or all the run trained.
+    pub images: u64,
+    /// Training images of one epoch.
+    pub epoch_images: u64,
+    /// Training wall seconds up to that evaluation, evaluations excluded.
+    pub train_s: f64,
+    /// Wall seconds of the evaluations up to it.
+    pub eval_s: f64,
+    /// The run's cost up to it, in `currency`.
+    pub cost: f64,
+    /// The currency of `cost`.
+    pub currency: String,
+    /// The best test accuracy of the run's evaluations, a fraction.
+    pub best_accuracy: Option<f64>,
+    /// Epochs begun.
+    pub epochs_run: usize,
+}
+
+impl TargetOutcome {
+    /// Takes in the row just written and the run's totals.
+    fn record(&mut self, row: &ResultRow, totals: &Totals, epoch: usize) {
+        self.images = totals.images;
+        self.train_s = totals.train_s;
+        self.eval_s = totals.eval_s;
+        self.cost = totals.cost;
+        self.currency.clone_from(&row.currency);
+        self.epochs_run = epoch;
+        if let Some(accuracy) = row.test_accuracy {
+            self.best_accuracy = Some(self.best_accuracy.map_or(accuracy, |b| b.max(accuracy)));
+            self.reached = self.target.reached_by(accuracy);
+        }
+    }
+
+    /// Training images in epochs (`1.07`).
+    pub fn epochs(&self) -> f64 {
+        self.images as f64 / self.epoch_images.max(1) as f64
+    }
+}
+
+/// A run's running totals.
+#[derive(Debug, Default, Clone, Copy)]
+struct Totals {
+    images: u64,
+    train_s: f64,
+    eval_s: f64,
+    cost: f64,
+}
+
+/// Where a span starts in its epoch: its progress reports are shifted to count from the
+/// epoch's start.
+#[derive(Debug, Clone, Copy)]
+struct Offset {
+    images: usize,
+    steps: usize,
+    epoch_images: usize,
+    epoch_steps: usize,
 }
 
 /// A plan ready to run: its emulated hardware opened, MNIST loaded, its results file checked.
@@ -53,6 +120,10 @@ impl<'a> Session<'a> {
                 loaded: mnist.dataset,
             });
         }
+        let images = mnist.train.len();
+        if let Some(every) = plan.settings.eval_every.filter(|&every| every > images) {
+            return Err(SessionError::EvalEvery { every, images });
+        }
         let emulation = Emulation::open(&plan.emulation())?;
         // `4 vCPUs: pinned to host cores 0-3`, `32 vCPUs: not pinned, the host has 2 cores`,
         // or the error of a refused pin and the cores asked for.
@@ -82,9 +153,10 @@ impl<'a> Session<'a> {
         &self.emulation
     }
 
-    /// Trains the plan's network once, appending a row per epoch; stops after the current
-    /// step when a stop is requested, and before the first one (writing nothing) when it was
-    /// requested before training started.
+    /// Trains the plan's network once, appending a row per epoch, or per evaluation span
+    /// with `eval_every`; stops at the first evaluation that reaches the plan's target
+    /// accuracy, after the current step when a stop is requested, and before the first one
+    /// (writing nothing) when it was requested before training started.
     pub fn run(
         &self,
         weights: WeightFiles<'_>,
@@ -97,6 +169,7 @@ impl<'a> Session<'a> {
         let mut run = self.run_facts(weights.init)?;
         let mut bill = self.plan.config.pricing.bill(self.plan.options.background);
         let (pool, epochs) = (self.emulation.pool(), s.epochs as usize);
+        let schedule = EvalSchedule::new(s.eval_every, s.batch_size, train.len());
         // The fused step's images packed and on the device before the first epoch's clock.
         pool.install(|| network.prepare(train));
         let Some(_training) = stop.start_training() else {
@@ -107,61 +180,116 @@ impl<'a> Session<'a> {
         };
         let mut outcome = Outcome {
             trained: true,
+            target: s.target_accuracy.map(|target| TargetOutcome {
+                target,
+                reached: false,
+                images: 0,
+                epoch_images: train.len() as u64,
+                train_s: 0.0,
+                eval_s: 0.0,
+                cost: 0.0,
+                currency: String::new(),
+                best_accuracy: None,
+                epochs_run: 0,
+            }),
             ..Outcome::default()
         };
+        let mut totals = Totals::default();
         for epoch in 1..=epochs {
             observer.epoch_started(epoch, epochs);
-            let mut sink = Sink {
-                guard: self.emulation.epoch_guard(),
-                observer: &mut *observer,
-                stop,
-                failure: None,
-            };
-            sink.guard.start();
-            let (before, clock) = (Usage::now(), Instant::now());
-            let stats = pool.install(|| network.train_epoch(train, s.order, epoch, &mut sink))?;
-            if let Err(e) = sink.guard.finish() {
-                sink.failure.get_or_insert(e);
-            }
-            let (wall_s, used) = (clock.elapsed().as_secs_f64(), Usage::now().since(&before));
-            // A time slice that missed its share says by how much.
-            run.throttle_method = sink.guard.throttle_method();
-            let failure = sink.failure.take();
-            let evaluation = match (stats.completed, &failure) {
-                (true, None) => {
-                    let network = &mut network;
-                    Some(pool.install(move || network.evaluate(test))?)
+            let spans = schedule.spans(epoch);
+            let last_span = spans.len() - 1;
+            for (index, span) in spans.into_iter().enumerate() {
+                let offset = Offset {
+                    images: span.start,
+                    steps: span.start.div_ceil(s.batch_size.max(1)),
+                    epoch_images: train.len(),
+                    epoch_steps: train.len().div_ceil(s.batch_size.max(1)),
+                };
+                let mut sink = Sink {
+                    guard: self.emulation.epoch_guard(),
+                    observer: &mut *observer,
+                    stop,
+                    failure: None,
+                    offset,
+                };
+                sink.guard.start();
+                let (before, clock) = (Usage::now(), Instant::now());
+                let stats = pool.install(|| {
+                    network.train_span(train, s.order, epoch, span.clone(), &mut sink)
+                })?;
+                if let Err(e) = sink.guard.finish() {
+                    sink.failure.get_or_insert(e);
                 }
-                _ => None,
-            };
-            let cost = bill.charge(wall_s);
-            let row = ResultRow::new(
-                &run,
-                &epoch_facts((stats, evaluation), wall_s, used, cost, &failure),
-            );
-            self.results.append(&row)?;
-            if let Some(source) = failure {
-                let path = self.results.path().to_path_buf();
-                return Err(SessionError::EpochFailed { source, path });
+                let (wall_s, used) = (clock.elapsed().as_secs_f64(), Usage::now().since(&before));
+                // A time slice that missed its share says by how much.
+                run.throttle_method = sink.guard.throttle_method();
+                let failure = sink.failure.take();
+                let (evaluation, eval_s) = match (stats.completed, &failure) {
+                    (true, None) => {
+                        let network = &mut network;
+                        let clock = Instant::now();
+                        let evaluation = pool.install(move || network.evaluate(test))?;
+                        (Some(evaluation), Some(clock.elapsed().as_secs_f64()))
+                    }
+                    _ => (None, None),
+                };
+                totals.images += stats.samples as u64;
+                totals.train_s += wall_s;
+                let cost = bill.charge(wall_s);
+                totals.cost += cost.cost;
+                let facts = EpochFacts {
+                    stats,
+                    evaluation,
+                    images: totals.images,
+                    train_s: totals.train_s,
+                    eval_s,
+                    wall_s,
+                    user_s: used.user.as_secs_f64(),
+                    sys_s: used.sys.as_secs_f64(),
+                    peak_rss_mib: used.peak_rss_mib,
+                    cost,
+                    failed: failure.is_some(),
+                };
+                let row = ResultRow::new(&run, &facts);
+                self.results.append(&row)?;
+                if let Some(source) = failure {
+                    let path = self.results.path().to_path_buf();
+                    return Err(SessionError::EpochFailed { source, path });
+                }
+                totals.eval_s += eval_s.unwrap_or(0.0);
+                observer.epoch_finished(&row, epochs);
+                outcome.wall_s += wall_s;
+                let reached = outcome.target.as_mut().is_some_and(|t| {
+                    t.record(&row, &totals, epoch);
+                    t.reached
+                });
+                if !stats.completed {
+                    outcome.interrupted = true;
+                    return Ok(outcome);
+                }
+                if reached {
+                    break;
+                }
+                // A stop asked for during the evaluation: no next span (not one step of it).
+                if stop.is_requested() && (epoch < epochs || index < last_span) {
+                    outcome.interrupted = true;
+                    return Ok(outcome);
+                }
             }
-            observer.epoch_finished(&row, epochs);
-            outcome.wall_s += wall_s;
-            if !stats.completed {
-                outcome.interrupted = true;
-                return Ok(outcome);
-            }
-            // A stop asked for during the evaluation: no next epoch (not one step of it).
-            if stop.is_requested() && epoch < epochs {
-                outcome.interrupted = true;
-                return Ok(outcome);
+            if outcome.target.as_ref().is_some_and(|t| t.reached) {
+                break;
             }
         }
         if let Some(path) = weights.save {
             network.save_weights(path)?;
         }
-        // Every epoch ran whole; a stop asked for during the last one's evaluation still ends
-        // the run (and a sweep) as interrupted.
+        // Every epoch ran whole (or the run reached its target); a stop asked for during the
+        // last evaluation still ends the run (and a sweep) as interrupted.
         outcome.interrupted = stop.is_requested();
+        if let Some(target) = &outcome.target {
+            observer.target_finished(target, epochs);
+        }
         Ok(outcome)
     }
 
@@ -216,6 +344,7 @@ impl<'a> Session<'a> {
             batch_size: u32::try_from(s.batch_size).unwrap_or(u32::MAX),
             learning_rate: s.learning_rate,
             seed: s.seed,
+            target_accuracy: s.target_accuracy.map(TargetAccuracy::fraction),
             host_cpu: host::cpu_model(),
             host_cores: host::host_cores() as u32,
             version: version(),
@@ -235,41 +364,29 @@ fn samples(split: &replay_mnist::Split) -> Result<Samples<'_>, SessionError> {
     Samples::new(split.pixels(), split.labels()).ok_or(SessionError::Split)
 }
 
-/// What an epoch measured, as its row wants it.
-fn epoch_facts(
-    (stats, evaluation): (EpochStats, Option<Evaluation>),
-    wall_s: f64,
-    used: Usage,
-    cost: Cost,
-    failure: &Option<BackendError>,
-) -> EpochFacts {
-    EpochFacts {
-        stats,
-        evaluation,
-        wall_s,
-        user_s: used.user.as_secs_f64(),
-        sys_s: used.sys.as_secs_f64(),
-        peak_rss_mib: used.peak_rss_mib,
-        cost,
-        failed: failure.is_some(),
-    }
-}
-
 /// A training loop's sink: the emulation's guard, the observer, the stop flag.
 struct Sink<'a> {
     guard: EpochGuard<'a>,
     observer: &'a mut dyn Observer,
     stop: &'a StopSignal,
     failure: Option<BackendError>,
+    offset: Offset,
 }
 
 impl ProgressSink for Sink<'_> {
     fn on_progress(&mut self, progress: &Progress) -> Control {
+        // The guard counts the span's steps (it starts with the span); the observer the epoch's.
         if let Err(e) = self.guard.after_steps(progress.step) {
             self.failure = Some(e);
             return Control::Stop;
         }
-        self.observer.progress(progress);
+        self.observer.progress(&Progress {
+            step: progress.step + self.offset.steps,
+            steps: self.offset.epoch_steps,
+            samples: progress.samples + self.offset.images,
+            total_samples: self.offset.epoch_images,
+            ..*progress
+        });
         if self.stop.is_requested() {
             Control::Stop
         } else {
@@ -279,109 +396,4 @@ impl ProgressSink for Sink<'_> {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
-mod tests {
-    use std::path::Path;
-
-    use replay_platform::Overrides;
-    use replay_store::ResultRow;
-
-    use super::*;
-    use crate::Options;
-
-    /// When a test asks for a stop, as a Ctrl-C would.
-    #[derive(Debug, Clone, Copy)]
-    enum StopWhen {
-        /// Once epoch `n` has been written: during its evaluation or just after it.
-        Evaluated(usize),
-        /// At the first progress report of epoch `n`, in the middle of its training.
-        Training(usize),
-    }
-
-    /// Asks for a stop at one moment of a run.
-    struct StopAt<'a> {
-        when: StopWhen,
-        stop: &'a StopSignal,
-    }
-
-    impl Observer for StopAt<'_> {
-        fn progress(&mut self, progress: &Progress) {
-            if let StopWhen::Training(n) = self.when
-                && progress.epoch == n
-            {
-                self.stop.request();
-            }
-        }
-
-        fn epoch_finished(&mut self, row: &ResultRow, _epochs: usize) {
-            if let StopWhen::Evaluated(n) = self.when
-                && row.epoch as usize == n
-            {
-                self.stop.request();
-            }
-        }
-    }
-
-    /// Runs c1.4 on flex for 3 epochs of 2,100 images (batch 1, fused step: a chunk of
-    /// `FUSED_CHUNK_STEPS` = 2,048 steps, then one of 52), stopping at `when`; returns the rows
-    /// written.
-    fn run_stopped(when: StopWhen) -> Vec<ResultRow> {
-        let data = tempfile::tempdir().unwrap();
-        replay_mnist::testutil::write_mnist_dir(data.path(), 2100, 32, true, false);
-        let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs/c14.toml");
-        let out = tempfile::tempdir().unwrap();
-        let overrides = Overrides {
-            epochs: Some(3),
-            backend: Some(replay_core::BackendKind::Flex),
-            ..Overrides::default()
-        };
-        let options = Options {
-            data_dir: Some(data.path().to_path_buf()),
-            out: out.path().to_path_buf(),
-            ..Options::default()
-        };
-        let plan = Plan::resolve(&config, &overrides, options).unwrap();
-        let mnist = plan.load_dataset().unwrap();
-        let stop = StopSignal::new();
-        let outcome = Session::open(&plan, &mnist)
-            .unwrap()
-            .run(
-                WeightFiles::default(),
-                &stop,
-                &mut StopAt { when, stop: &stop },
-            )
-            .unwrap();
-        assert!(outcome.interrupted, "{when:?}");
-        replay_store::read_results(out.path()).unwrap().rows
-    }
-
-    #[test]
-    fn a_stop_during_an_evaluation_ends_the_run_at_that_epoch() {
-        for (at, rows) in [(1, 1), (3, 3)] {
-            let written = run_stopped(StopWhen::Evaluated(at));
-            assert_eq!(written.len(), rows, "stopped after epoch {at}");
-            assert!(
-                written.iter().all(|r| r.status == replay_store::Status::Ok),
-                "{written:?}"
-            );
-        }
-    }
-
-    #[test]
-    fn a_stop_during_training_writes_that_epoch_as_interrupted_and_unevaluated() {
-        let written = run_stopped(StopWhen::Training(2));
-        assert_eq!(written.len(), 2, "{written:?}");
-        assert_eq!(written[0].status, replay_store::Status::Ok);
-        assert!(written[0].test_accuracy.is_some());
-        let last = &written[1];
-        assert_eq!(
-            (last.epoch, last.status),
-            (2, replay_store::Status::Interrupted)
-        );
-        assert_eq!(last.samples, 2048, "the epoch ends after its first chunk");
-        assert_eq!(
-            last.test_accuracy, None,
-            "an interrupted epoch is not evaluated"
-        );
-    }
-}
+mod tests;

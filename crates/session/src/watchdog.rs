@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use replay_core::Progress;
 use replay_store::{HeaderVersion, ResultRow};
 
-use crate::{Observer, SweepItem};
+use crate::{Observer, SweepItem, TargetOutcome};
 
 /// What the watchdog saw: how long the device went without progress, and in which epoch.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -195,6 +195,11 @@ impl Observer for Watched<'_> {
     fn epoch_finished(&mut self, row: &ResultRow, epochs: usize) {
         self.watchdog.beat();
         self.inner.epoch_finished(row, epochs);
+    }
+
+    fn target_finished(&mut self, outcome: &TargetOutcome, epochs: usize) {
+        self.watchdog.beat();
+        self.inner.target_finished(outcome, epochs);
     }
 }
 

@@ -128,12 +128,12 @@ pub const COLUMNS: &[Column] = &[
     Column {
         name: "epoch",
         unit: "count from 1",
-        meaning: "the epoch this row describes",
+        meaning: "the epoch this row describes (with `--eval-every`, several rows, one per span between evaluations, share it)",
     },
     Column {
         name: "samples",
         unit: "images",
-        meaning: "training images seen in this epoch",
+        meaning: "training images seen in this epoch, or in this span of it (a run stopped at its target ends its last epoch early)",
     },
     Column {
         name: "wall_s",
@@ -158,22 +158,47 @@ pub const COLUMNS: &[Column] = &[
     Column {
         name: "train_loss",
         unit: "-",
-        meaning: "mean training loss of the epoch (Keras \"MSE\": mean over 10 outputs of the squared error)",
+        meaning: "mean training loss of the epoch, or span (Keras \"MSE\": mean over 10 outputs of the squared error)",
     },
     Column {
         name: "train_accuracy",
         unit: "fraction",
-        meaning: "training accuracy over the epoch's images",
+        meaning: "training accuracy over the epoch's (or span's) images",
     },
     Column {
         name: "test_loss",
         unit: "-",
-        meaning: "test-set loss after the epoch (empty when interrupted)",
+        meaning: "test-set loss after the epoch or span (empty when interrupted)",
     },
     Column {
         name: "test_accuracy",
         unit: "fraction",
-        meaning: "test-set accuracy after the epoch (empty when interrupted)",
+        meaning: "test-set accuracy after the epoch or span (empty when interrupted)",
+    },
+    Column {
+        name: "images",
+        unit: "images",
+        meaning: "training images the run had trained at the end of the row, its rows so far together (empty in files older than version 4)",
+    },
+    Column {
+        name: "train_s",
+        unit: "s",
+        meaning: "training wall time of the run at the end of the row, its rows so far together, evaluations excluded: the time to accuracy (DAWNBench's rule)",
+    },
+    Column {
+        name: "eval_s",
+        unit: "s",
+        meaning: "wall time of the test-set evaluation that ends the row (empty when not evaluated)",
+    },
+    Column {
+        name: "target_accuracy",
+        unit: "fraction",
+        meaning: "the test accuracy the run stops at (`--target-accuracy`); empty for a run without one",
+    },
+    Column {
+        name: "target_reached",
+        unit: "`true` \\| `false`",
+        meaning: "for a run with a target, whether this row's evaluation reached it (then the run's last row); empty for a run without one",
     },
     Column {
         name: "billing",

@@ -5,15 +5,68 @@
 //! | --- | --- | --- |
 //! | 1 | 36 ([`HEADER_V1`]) | version 0.1.0 up to commit e2e6fe5 |
 //! | 2 | 39 ([`HEADER_V2`]): adds `step`, `order`, `init_weights` | commits 2600fcb to 2bafa7e |
-//! | 3 | 41 ([`HEADER`]): adds `dataset`, `hidden_units` | since |
+//! | 3 | 41 ([`HEADER_V3`]): adds `dataset`, `hidden_units` | up to commit 54d446b |
+//! | 4 | 46 ([`HEADER`]): adds `images`, `train_s`, `eval_s`, `target_accuracy`, `target_reached` | since |
 //!
 //! An older row becomes a current one column by column, by name: every old cell goes to the
 //! column of the same name, and each added column gets what every row of that version is
 //! known to have had ([`HeaderVersion::known_value`]) or, where that is not known, nothing.
 
 /// The CSV header, in column order; it matches the field order of [`crate::ResultRow`]
-/// exactly (version 3).
+/// exactly (version 4).
 pub const HEADER: &[&str] = &[
+    "run_id",
+    "started_utc",
+    "config",
+    "platform",
+    "implementation",
+    "step",
+    "order",
+    "init_weights",
+    "backend",
+    "device",
+    "threads_requested",
+    "threads_used",
+    "gpu_share",
+    "throttle_method",
+    "ram_gb",
+    "peak_rss_mib",
+    "ram_exceeded",
+    "dataset",
+    "hidden_units",
+    "batch_size",
+    "learning_rate",
+    "seed",
+    "epoch",
+    "samples",
+    "wall_s",
+    "user_s",
+    "sys_s",
+    "samples_per_s",
+    "train_loss",
+    "train_accuracy",
+    "test_loss",
+    "test_accuracy",
+    "images",
+    "train_s",
+    "eval_s",
+    "target_accuracy",
+    "target_reached",
+    "billing",
+    "price_source",
+    "cost",
+    "cost_background",
+    "currency",
+    "host_cpu",
+    "host_cores",
+    "version",
+    "status",
+];
+
+/// The header of results files written before the time-to-accuracy columns (`images`,
+/// `train_s`, `eval_s`, `target_accuracy`, `target_reached`) existed (version 3, 41
+/// columns): [`HEADER`] without them.
+pub const HEADER_V3: &[&str] = &[
     "run_id",
     "started_utc",
     "config",
@@ -158,32 +211,41 @@ pub enum HeaderVersion {
     V1,
     /// [`HEADER_V2`]: 39 columns.
     V2,
-    /// [`HEADER`]: 41 columns, the one this program writes.
+    /// [`HEADER_V3`]: 41 columns.
     V3,
+    /// [`HEADER`]: 46 columns, the one this program writes.
+    V4,
 }
 
 impl HeaderVersion {
     /// The version this program writes.
-    pub const CURRENT: HeaderVersion = HeaderVersion::V3;
+    pub const CURRENT: HeaderVersion = HeaderVersion::V4;
 
     /// Every version, oldest first.
-    pub const ALL: [HeaderVersion; 3] = [HeaderVersion::V1, HeaderVersion::V2, HeaderVersion::V3];
+    pub const ALL: [HeaderVersion; 4] = [
+        HeaderVersion::V1,
+        HeaderVersion::V2,
+        HeaderVersion::V3,
+        HeaderVersion::V4,
+    ];
 
     /// The version's columns, in order.
     pub fn columns(self) -> &'static [&'static str] {
         match self {
             HeaderVersion::V1 => HEADER_V1,
             HeaderVersion::V2 => HEADER_V2,
-            HeaderVersion::V3 => HEADER,
+            HeaderVersion::V3 => HEADER_V3,
+            HeaderVersion::V4 => HEADER,
         }
     }
 
-    /// The version's number (1, 2, 3).
+    /// The version's number (1, 2, 3, 4).
     pub fn number(self) -> u32 {
         match self {
             HeaderVersion::V1 => 1,
             HeaderVersion::V2 => 2,
             HeaderVersion::V3 => 3,
+            HeaderVersion::V4 => 4,
         }
     }
 
@@ -443,15 +505,27 @@ mod tests {
     fn each_version_adds_columns_to_the_one_before() {
         assert_eq!(HEADER_V1.len(), 36);
         assert_eq!(HEADER_V2.len(), 39);
-        assert_eq!(HEADER.len(), 41);
-        assert_eq!(
-            HeaderVersion::V1.added_since(),
-            ["step", "order", "init_weights", "dataset", "hidden_units"]
-        );
-        assert_eq!(HeaderVersion::V2.added_since(), ["dataset", "hidden_units"]);
+        assert_eq!(HEADER_V3.len(), 41);
+        assert_eq!(HEADER.len(), 46);
+        let since_v3 = [
+            "images",
+            "train_s",
+            "eval_s",
+            "target_accuracy",
+            "target_reached",
+        ];
+        let since_v2 = [["dataset", "hidden_units"].as_slice(), &since_v3].concat();
+        let since_v1 = [["step", "order", "init_weights"].as_slice(), &since_v2].concat();
+        assert_eq!(HeaderVersion::V1.added_since(), since_v1);
+        assert_eq!(HeaderVersion::V2.added_since(), since_v2);
+        assert_eq!(HeaderVersion::V3.added_since(), since_v3);
         assert!(HeaderVersion::CURRENT.added_since().is_empty());
         // Each older header is the newer one less its added columns, in the same order.
-        for (old, new) in [(HEADER_V1, HEADER_V2), (HEADER_V2, HEADER)] {
+        for (old, new) in [
+            (HEADER_V1, HEADER_V2),
+            (HEADER_V2, HEADER_V3),
+            (HEADER_V3, HEADER),
+        ] {
             let kept: Vec<&str> = new.iter().copied().filter(|c| old.contains(c)).collect();
             assert_eq!(kept, old);
         }

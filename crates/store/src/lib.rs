@@ -37,6 +37,6 @@ mod writer;
 
 pub use columns::{COLUMNS, Column};
 pub use header::{HEADER, HEADER_V1, HEADER_V2, HeaderVersion, OLD_DATASET, OLD_HIDDEN_UNITS};
-pub use reader::{Problem, ReadError, ResultsSet, TimingKey, read_results};
+pub use reader::{CONVERGENCE_FILE, Problem, ReadError, ResultsSet, TimingKey, read_results};
 pub use row::{EpochFacts, ResultRow, RunFacts, Status};
 pub use writer::{ResultsFile, WriteError, results_file_name};

@@ -115,6 +115,13 @@ impl ResultsSet {
     }
 }
 
+/// The name of `runner tune`'s convergence file, which sits in a results folder (its default
+/// place) and is not a results file: reading a folder of results passes it by.
+pub const CONVERGENCE_FILE: &str = "convergence.csv";
+
+/// What makes a row one of its kind: its run, epoch and images so far (a span of the epoch).
+type RowKey = (String, u32, Option<u64>);
+
 /// Reads every `*.csv` file inside `dir` and its subfolders (a cluster's nodes each write to a
 /// folder of their own, see docs/cluster.md; symbolic links to folders
 /// are not followed).
@@ -147,7 +154,11 @@ pub fn read_results(dir: &Path) -> Result<ResultsSet, ReadError> {
             let is_csv = path
                 .extension()
                 .is_some_and(|ext| ext.eq_ignore_ascii_case("csv"));
-            if is_csv && path.is_file() {
+            // `runner tune`'s file lives beside the results; it holds no results rows.
+            let convergence = path
+                .file_name()
+                .is_some_and(|name| name == CONVERGENCE_FILE);
+            if is_csv && !convergence && path.is_file() {
                 files.push(path);
             }
         }
@@ -162,8 +173,8 @@ pub fn read_results(dir: &Path) -> Result<ResultsSet, ReadError> {
         files,
         ..ResultsSet::default()
     };
-    // Where each (run_id, epoch) was first seen: a copied file must not count a run twice.
-    let mut seen: HashMap<(String, u32), (usize, Option<u64>)> = HashMap::new();
+    // Where each (run_id, epoch, images) was first seen: a copied file must not count a run twice.
+    let mut seen: HashMap<RowKey, (usize, Option<u64>)> = HashMap::new();
     for (index, file) in set.files.iter().enumerate() {
         let bytes = match fs::read(file) {
             Ok(bytes) => bytes,
@@ -177,7 +188,7 @@ pub fn read_results(dir: &Path) -> Result<ResultsSet, ReadError> {
             }
         };
         for (row, line) in read_file(file, &bytes, &mut set.problems) {
-            match seen.entry((row.run_id.clone(), row.epoch)) {
+            match seen.entry((row.run_id.clone(), row.epoch, row.images)) {
                 Entry::Occupied(first) => {
                     let (first_file, first_line) = *first.get();
                     let place = match first_line {
@@ -188,8 +199,12 @@ pub fn read_results(dir: &Path) -> Result<ResultsSet, ReadError> {
                         file: file.clone(),
                         line,
                         message: format!(
-                            "run {} epoch {} already read at {place}; duplicate row skipped",
-                            row.run_id, row.epoch
+                            "run {} epoch {}{} already read at {place}; duplicate row skipped",
+                            row.run_id,
+                            row.epoch,
+                            row.images
+                                .map(|n| format!(" (at {n} images)"))
+                                .unwrap_or_default()
                         ),
                     });
                 }

@@ -63,8 +63,10 @@ impl fmt::Display for Status {
     }
 }
 
-/// One epoch of one run: the unit of every results CSV (one line per epoch); its fields are
-/// [`HEADER`](crate::HEADER)'s columns, in order.
+/// One epoch of one run, or one span of an epoch that ends in an evaluation: the unit of every
+/// results CSV (one line per epoch, or per span with `--eval-every`); its fields are
+/// [`HEADER`](crate::HEADER)'s columns, in order. The spans of an epoch share its `epoch` and
+/// differ in `images`; their `samples`, times and costs add up to the epoch's.
 ///
 /// Times cover the training pass of the epoch only: the test-set evaluation that follows it is
 /// excluded from `wall_s`, `user_s`, `sys_s` and `samples_per_s`, so they compare with the
@@ -72,8 +74,8 @@ impl fmt::Display for Status {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ResultRow {
     /// Identifier of the run, unique across runs (each `--repeat` is a run); every epoch row of
-    /// one run carries the same value. Reading skips a second row with the same `run_id` and
-    /// `epoch` as a duplicate.
+    /// one run carries the same value. Reading skips a second row with the same `run_id`,
+    /// `epoch` and `images` as a duplicate.
     pub run_id: String,
     /// When the run started, in UTC, as RFC 3339 (`2025-01-31T12:00:00Z`).
     pub started_utc: String,
@@ -125,7 +127,8 @@ pub struct ResultRow {
     pub seed: u64,
     /// Epoch number within the run, starting at 1.
     pub epoch: u32,
-    /// Training samples processed in this epoch, count (fewer than the set if interrupted).
+    /// Training samples processed in this epoch (or span), count (fewer than the set if
+    /// interrupted or stopped at the target).
     pub samples: u64,
     /// Wall-clock time of this epoch's training pass, in seconds.
     pub wall_s: f64,
@@ -144,6 +147,20 @@ pub struct ResultRow {
     /// Fraction of the test set predicted right after this epoch, in [0, 1]; empty if not
     /// evaluated.
     pub test_accuracy: Option<f64>,
+    /// Training images the run had trained at the end of this row, all its rows so far
+    /// together, count; empty in rows of files older than the column.
+    pub images: Option<u64>,
+    /// Wall seconds of training the run had spent at the end of this row, all its rows so far
+    /// together, evaluations excluded (the clock of time to accuracy), in seconds; empty in
+    /// older files.
+    pub train_s: Option<f64>,
+    /// Wall seconds of the test-set evaluation that ends this row; empty when not evaluated.
+    pub eval_s: Option<f64>,
+    /// The test accuracy the run stops at, a fraction in (0, 1); empty for a run without one.
+    pub target_accuracy: Option<f64>,
+    /// For a run with a target: whether this row's evaluation reached it (the run's last row
+    /// then); empty for a run without one.
+    pub target_reached: Option<bool>,
     /// The tariff applied, in one line (`per_second 18 units x 0.0012 RUB/s`), ending in
     /// ` at the background rate` when `cost` is at that rate.
     pub billing: String,
@@ -210,6 +227,8 @@ pub struct RunFacts {
     pub learning_rate: f64,
     /// [`ResultRow::seed`].
     pub seed: u64,
+    /// [`ResultRow::target_accuracy`]: the test accuracy the run stops at, a fraction.
+    pub target_accuracy: Option<f64>,
     /// [`ResultRow::host_cpu`].
     pub host_cpu: String,
     /// [`ResultRow::host_cores`].
@@ -226,6 +245,12 @@ pub struct EpochFacts {
     pub stats: EpochStats,
     /// The test-set evaluation; `None` when the epoch did not complete.
     pub evaluation: Option<Evaluation>,
+    /// Training images of the run so far, this span included.
+    pub images: u64,
+    /// Training wall seconds of the run so far, this span included, evaluations excluded.
+    pub train_s: f64,
+    /// Wall seconds of the evaluation; `None` when there was none.
+    pub eval_s: Option<f64>,
     /// Wall seconds of the training pass.
     pub wall_s: f64,
     /// User CPU seconds of the training pass.
@@ -297,6 +322,13 @@ impl ResultRow {
             train_accuracy: trained.then_some(stats.accuracy),
             test_loss: epoch.evaluation.map(|e| e.loss),
             test_accuracy: epoch.evaluation.map(|e| e.accuracy),
+            images: Some(epoch.images),
+            train_s: Some(epoch.train_s),
+            eval_s: epoch.eval_s,
+            target_accuracy: run.target_accuracy,
+            target_reached: run
+                .target_accuracy
+                .map(|target| epoch.evaluation.is_some_and(|e| e.accuracy >= target)),
             billing: epoch.cost.billing.clone(),
             price_source: epoch.cost.source.clone(),
             cost: epoch.cost.cost,
@@ -320,6 +352,8 @@ impl ResultRow {
             ("peak_rss_mib", Some(self.peak_rss_mib)),
             ("learning_rate", Some(self.learning_rate)),
             ("wall_s", Some(self.wall_s)),
+            ("train_s", self.train_s),
+            ("eval_s", self.eval_s),
             ("user_s", Some(self.user_s)),
             ("sys_s", Some(self.sys_s)),
             ("samples_per_s", Some(self.samples_per_s)),
@@ -345,6 +379,13 @@ impl ResultRow {
             {
                 return Err(format!("{column} is {v}; expected a fraction in [0, 1]"));
             }
+        }
+        if let Some(target) = self.target_accuracy
+            && !(target > 0.0 && target < 1.0)
+        {
+            return Err(format!(
+                "target_accuracy is {target}; expected a fraction in (0, 1)"
+            ));
         }
         if let Some(share) = self.gpu_share
             && !(share > 0.0 && share <= 1.0)
@@ -400,14 +441,14 @@ mod tests {
         let text = String::from_utf8(bytes).unwrap();
         let first = text.lines().next().unwrap();
         assert_eq!(first, HEADER.join(","));
-        assert_eq!(HEADER.len(), 41);
+        assert_eq!(HEADER.len(), 46);
         assert_eq!(
             first,
             "run_id,started_utc,config,platform,implementation,step,order,init_weights,backend,\
              device,threads_requested,threads_used,gpu_share,throttle_method,ram_gb,peak_rss_mib,\
              ram_exceeded,dataset,hidden_units,batch_size,learning_rate,seed,epoch,samples,\
              wall_s,user_s,sys_s,samples_per_s,train_loss,train_accuracy,test_loss,\
-             test_accuracy,billing,price_source,cost,cost_background,currency,host_cpu,\
+             test_accuracy,images,train_s,eval_s,target_accuracy,target_reached,billing,price_source,cost,cost_background,currency,host_cpu,\
              host_cores,version,status"
         );
     }
@@ -436,6 +477,7 @@ mod tests {
             batch_size: row.batch_size,
             learning_rate: row.learning_rate,
             seed: row.seed,
+            target_accuracy: None,
             host_cpu: row.host_cpu.clone(),
             host_cores: row.host_cores,
             version: row.version.clone(),
@@ -453,6 +495,9 @@ mod tests {
                 loss: 0.0167,
                 accuracy: 0.9127,
             }),
+            images: 60_000,
+            train_s: 93.0,
+            eval_s: Some(0.8),
             wall_s: 93.0,
             user_s: 91.0,
             sys_s: 11.1,
@@ -480,6 +525,28 @@ mod tests {
         assert!(ResultRow::new(&run, &epoch).ram_exceeded);
         epoch.peak_rss_mib = 15_200.0;
         assert!(!ResultRow::new(&run, &epoch).ram_exceeded);
+        // With a target, the row says whether its evaluation reached it.
+        let aimed = |target| RunFacts {
+            target_accuracy: Some(target),
+            ..run.clone()
+        };
+        let reached = ResultRow::new(&aimed(0.9127), &epoch);
+        assert_eq!(
+            (reached.target_accuracy, reached.target_reached),
+            (Some(0.9127), Some(true))
+        );
+        assert_eq!(
+            ResultRow::new(&aimed(0.95), &epoch).target_reached,
+            Some(false)
+        );
+        let unevaluated = EpochFacts {
+            evaluation: None,
+            ..epoch.clone()
+        };
+        assert_eq!(
+            ResultRow::new(&aimed(0.5), &unevaluated).target_reached,
+            Some(false)
+        );
         epoch.stats.completed = false;
         assert_eq!(ResultRow::new(&run, &epoch).status, Status::Interrupted);
         epoch.failed = true;

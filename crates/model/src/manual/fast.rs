@@ -135,8 +135,31 @@ pub fn train_epoch(
     lr: f64,
     sink: &mut dyn ProgressSink,
 ) -> EpochStats {
+    train_span(
+        net,
+        samples,
+        order,
+        (seed, epoch),
+        0..samples.len(),
+        lr,
+        sink,
+    )
+}
+
+/// The span `images` (positions in the epoch's order) of an epoch of the fast rule, as
+/// [`train_epoch`] trains it; `run` is the run's seed and the epoch. Spans on consecutive
+/// positions train what the whole epoch trains.
+pub fn train_span(
+    net: &mut ManualNet,
+    samples: Samples<'_>,
+    order: Order,
+    (seed, epoch): (u64, usize),
+    images: std::ops::Range<usize>,
+    lr: f64,
+    sink: &mut dyn ProgressSink,
+) -> EpochStats {
     let mut work = Transposed::from_net(net);
-    let stats = epoch_of_rule(samples, order, seed, epoch, sink, |image, label| {
+    let stats = epoch_of_rule(samples, order, seed, epoch, images, sink, |image, label| {
         work.step(image, label, lr)
     });
     work.write_back(net);

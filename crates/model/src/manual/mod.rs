@@ -251,8 +251,8 @@ pub(crate) fn argmax(y: &[f64; OUTPUTS]) -> usize {
     best
 }
 
-/// One epoch of a rule: visits `samples` in `order` (shuffled orders drawn from `seed` and
-/// `epoch`, counted from 1), calls `step(image, label)` (which updates the network and
+/// One epoch of a rule, or the span `images` of it: visits `samples` in `order` (shuffled
+/// orders drawn from `seed` and `epoch`, counted from 1), positions `images` of it, calls `step(image, label)` (which updates the network and
 /// returns its forward-pass outputs), and reports to `sink` after every image until the split
 /// ends or the sink says stop.
 pub(crate) fn epoch_of_rule(
@@ -260,11 +260,13 @@ pub(crate) fn epoch_of_rule(
     order: Order,
     seed: u64,
     epoch: usize,
+    images: std::ops::Range<usize>,
     sink: &mut dyn ProgressSink,
     mut step: impl FnMut(&[u8], usize) -> [f64; OUTPUTS],
 ) -> EpochStats {
-    let indices = order.indices(samples.len(), seed, epoch);
-    let result = run_epoch::<std::convert::Infallible>(&indices, 1, 1, epoch, sink, |_, chunk| {
+    let all = order.indices(samples.len(), seed, epoch);
+    let indices = &all[crate::train::span_of(images, all.len())];
+    let result = run_epoch::<std::convert::Infallible>(indices, 1, 1, epoch, sink, |_, chunk| {
         Ok(chunk.iter().fold(Score::default(), |score, &i| {
             let label = samples.label(i);
             score + Score::of(&step(samples.image(i), label), label)
@@ -309,8 +311,29 @@ impl ManualTrainer {
         epoch: usize,
         sink: &mut dyn ProgressSink,
     ) -> EpochStats {
+        self.train_span(samples, order, epoch, 0..samples.len(), sink)
+    }
+
+    /// The span `images` of an epoch of the fast rule (see
+    /// [`Network::train_span`](crate::Network::train_span)).
+    pub fn train_span(
+        &mut self,
+        samples: Samples<'_>,
+        order: Order,
+        epoch: usize,
+        images: std::ops::Range<usize>,
+        sink: &mut dyn ProgressSink,
+    ) -> EpochStats {
         let (seed, lr) = (self.seed, self.learning_rate);
-        fast::train_epoch(&mut self.net, samples, order, seed, epoch, lr, sink)
+        fast::train_span(
+            &mut self.net,
+            samples,
+            order,
+            (seed, epoch),
+            images,
+            lr,
+            sink,
+        )
     }
 }
 
@@ -319,6 +342,22 @@ impl ManualTrainer {
 mod tests {
     use super::*;
     use replay_core::Silent;
+
+    #[test]
+    fn spans_of_the_fast_rule_train_what_the_whole_epoch_trains() {
+        let (pixels, labels): (Vec<u8>, Vec<u8>) = (
+            (0..30 * INPUTS).map(|p| ((p * 7) % 5 * 60) as u8).collect(),
+            (0..30).map(|i| (i % 10) as u8).collect(),
+        );
+        let samples = Samples::new(&pixels, &labels).unwrap();
+        let (mut whole, mut split) = (ManualTrainer::new(5, 0.1), ManualTrainer::new(5, 0.1));
+        whole.train_epoch(samples, Order::Shuffled, 1, &mut Silent);
+        for span in [0..7, 7..8, 8..30] {
+            let stats = split.train_span(samples, Order::Shuffled, 1, span.clone(), &mut Silent);
+            assert_eq!(stats.samples, span.len());
+        }
+        assert_eq!(split.net(), whole.net());
+    }
 
     #[test]
     fn init_has_the_study_shapes_and_range_and_depends_on_the_seed() {

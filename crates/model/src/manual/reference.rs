@@ -106,9 +106,15 @@ pub fn train_epoch(
     lr: f64,
     sink: &mut dyn ProgressSink,
 ) -> EpochStats {
-    epoch_of_rule(samples, order, seed, epoch, sink, |image, label| {
-        step(net, image, label, lr).outputs
-    })
+    epoch_of_rule(
+        samples,
+        order,
+        seed,
+        epoch,
+        0..samples.len(),
+        sink,
+        |image, label| step(net, image, label, lr).outputs,
+    )
 }
 
 #[cfg(test)]

@@ -88,8 +88,10 @@ impl Trainer {
         hidden: usize,
     ) -> Self {
         let device = device.clone().autodiff();
-        device.seed(seed);
-        let model = MlpConfig::new().with_hidden(hidden).init(&device);
+        // Drawn on the host: the same start on every backend.
+        let model = MlpConfig::new()
+            .with_hidden(hidden)
+            .init_seeded(seed, &device);
         Self {
             model: Some(model),
             optimizer: SgdConfig::new().init(),
@@ -161,11 +163,26 @@ impl Trainer {
         epoch: usize,
         sink: &mut dyn ProgressSink,
     ) -> Result<EpochStats, ModelError> {
-        let indices = order.indices(samples.len(), self.seed, epoch);
+        self.train_span(samples, order, epoch, 0..samples.len(), sink)
+    }
+
+    /// The steps over positions `images` of epoch `epoch`'s order (see
+    /// [`Network::train_span`](crate::Network::train_span)): spans on whole steps, one after
+    /// the other, train what the whole epoch trains.
+    pub fn train_span(
+        &mut self,
+        samples: Samples<'_>,
+        order: Order,
+        epoch: usize,
+        images: std::ops::Range<usize>,
+        sink: &mut dyn ProgressSink,
+    ) -> Result<EpochStats, ModelError> {
+        let all = order.indices(samples.len(), self.seed, epoch);
+        let indices = &all[span_of(images, all.len())];
         let batch = self.batch_size;
         match self.step {
-            StepKind::Fused => self.fused_epoch(samples, &indices, epoch, sink),
-            step => run_epoch(&indices, batch, 1, epoch, sink, |_, chunk| {
+            StepKind::Fused => self.fused_epoch(samples, indices, epoch, sink),
+            step => run_epoch(indices, batch, 1, epoch, sink, |_, chunk| {
                 let outputs = match step {
                     StepKind::Dense => self.dense_step(samples, chunk)?,
                     _ => self.lit_pixels_step(samples, chunk)?,
@@ -218,6 +235,12 @@ pub fn evaluate(
         score = score + Score::of_batch(&outputs, batch.iter().map(|&i| samples.label(i)));
     }
     Ok(score.evaluation())
+}
+
+/// `images` clamped to a split of `len` images (an empty range where it starts past the end).
+pub(crate) fn span_of(images: std::ops::Range<usize>, len: usize) -> std::ops::Range<usize> {
+    let end = images.end.min(len);
+    images.start.min(end)..end
 }
 
 /// The bias of `layer` (the network always has biases; a loaded file must hold them).

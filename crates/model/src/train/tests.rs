@@ -208,6 +208,61 @@ fn fused_chunks_of_any_size_train_the_same_weights() {
 }
 
 #[test]
+fn spans_on_whole_steps_train_what_the_whole_epoch_trains() {
+    let (mut pixels, mut labels) = tiny_samples();
+    for i in 0..40 {
+        pixels.extend((0..INPUTS).map(|p| ((p * 11 + i * 5) % 7 * 40) as u8));
+        labels.push((i % 10) as u8);
+    }
+    let samples = Samples::new(&pixels, &labels).unwrap();
+    for (step, batch) in [
+        (StepKind::Fused, 1),
+        (StepKind::Fused, 3),
+        (StepKind::LitPixels, 3),
+    ] {
+        let fresh = || {
+            Trainer::new(&device(), 4, 0.3, batch)
+                .with_step(step)
+                .unwrap()
+        };
+        let mut whole = fresh();
+        // The same initial weights through a file: tests running beside this one seed the
+        // shared device too.
+        let dir = tempfile::tempdir().unwrap();
+        let start = dir.path().join("start.safetensors");
+        whole.model().unwrap().save_safetensors(&start).unwrap();
+        let mut split = fresh().with_weights(&start).unwrap();
+        for epoch in 1..=2 {
+            let stats = whole
+                .train_epoch(samples, Order::Shuffled, epoch, &mut Silent)
+                .unwrap();
+            // Spans ending on whole steps (multiples of the batch), and the epoch's end.
+            let mut seen = 0;
+            for span in [0..3 * batch, 3 * batch..9 * batch, 9 * batch..42] {
+                let part = split
+                    .train_span(samples, Order::Shuffled, epoch, span.clone(), &mut Silent)
+                    .unwrap();
+                assert_eq!(part.samples, span.len());
+                assert!(part.completed);
+                seen += part.samples;
+            }
+            assert_eq!(seen, stats.samples);
+        }
+        assert_eq!(
+            host_weights(&split),
+            host_weights(&whole),
+            "{step} batch {batch}"
+        );
+    }
+    // A span past the end trains nothing.
+    let mut trainer = Trainer::new(&device(), 4, 0.3, 1);
+    let stats = trainer
+        .train_span(samples, Order::Shuffled, 1, 50..60, &mut Silent)
+        .unwrap();
+    assert_eq!(stats.samples, 0);
+}
+
+#[test]
 fn a_failed_fused_chunk_reports_the_devices_error_and_keeps_the_network() {
     let (pixels, labels) = tiny_samples();
     let samples = Samples::new(&pixels, &labels).unwrap();

@@ -2,7 +2,9 @@
 //!
 //! Columns carry their unit in their name, as in the results CSVs; numbers are written in full
 //! precision, a median-min-max cell becomes three columns (`wall_s_median`, `wall_s_min`,
-//! `wall_s_max`), and an absent value is an empty cell. File names start with `report-` so
+//! `wall_s_max`), and an absent value is an empty cell (its reason, `did not converge`, is in
+//! another column: `converged`). Every table is written, with its header alone where it has
+//! no rows, so that its columns are the same in every report. File names start with `report-` so
 //! that they are not mistaken for results files.
 
 use super::{ExportError, Exporter};
@@ -50,13 +52,15 @@ fn records(table: &Table) -> (Vec<String>, Vec<Vec<String>>) {
                     (Cell::Spread(s), _) => {
                         cells.extend([s.median, s.min, s.max].map(|v| v.to_string()));
                     }
-                    (Cell::Missing, true) => cells.extend(["", "", ""].map(String::from)),
+                    (Cell::Missing | Cell::Absent(_), true) => {
+                        cells.extend(["", "", ""].map(String::from));
+                    }
                     (Cell::Text(text), _) => cells.push(text.clone()),
                     (Cell::Count(n), _) => cells.push(n.to_string()),
                     (Cell::Number(v) | Cell::Fraction(v) | Cell::Signed(v), _) => {
                         cells.push(v.to_string());
                     }
-                    (Cell::Missing, false) => cells.push(String::new()),
+                    (Cell::Missing | Cell::Absent(_), false) => cells.push(String::new()),
                 }
             }
             cells

@@ -3,7 +3,7 @@
 use std::fmt::Write as _;
 
 use super::{Chart, ExportError, Exporter};
-use crate::report::{EpochReport, Report, Stats};
+use crate::report::{EpochReport, LEARNED_WITHIN_POINTS, Report, Stats, percent_label};
 use crate::table::{Cell, Show, Table, TableKind, tables};
 
 /// Writes `report.md`: wall time per epoch, cost and memory per run, the replay beside the
@@ -114,7 +114,7 @@ fn render(report: &Report, charts: &[Chart]) -> String {
     out.push_str("\n\n");
 
     for table in tables(report) {
-        section(&mut out, &table);
+        section(&mut out, &table, report);
         if table.kind == TableKind::Epochs {
             throttle_misses(&mut out, report);
         }
@@ -131,6 +131,12 @@ fn render(report: &Report, charts: &[Chart]) -> String {
                  width, show which configuration is fastest for which job; the study's \
                  published times appear only in the chart of its own workload (mnist, 28 hidden \
                  units), at batch size 1.\n\n",
+            );
+        }
+        if report.groups.iter().any(|g| g.did_not_learn()) {
+            out.push_str(
+                "Hollow points in the charts of time against cost and against batch size are \
+                 groups that did not learn (marked ⚠ in the tables).\n\n",
             );
         }
         for chart in charts {
@@ -221,10 +227,12 @@ fn throttle_misses(out: &mut String, report: &Report) {
     out.push('\n');
 }
 
-/// The Markdown of one of the report's tables: every column but the detail ones.
+/// The Markdown of one of the report's tables: every column but the detail ones, and but the
+/// sparse ones where every cell is empty.
 fn table_of(out: &mut String, table: &Table) {
     let shown: Vec<usize> = (0..table.columns.len())
         .filter(|&i| table.columns[i].show != Show::Detail)
+        .filter(|&i| !table.columns[i].sparse || table.rows.iter().any(|r| !r[i].is_empty()))
         .collect();
     let header: Vec<&str> = shown.iter().map(|&i| table.columns[i].title).collect();
     let rows: Vec<Vec<String>> = table
@@ -240,6 +248,7 @@ fn table_of(out: &mut String, table: &Table) {
                     Cell::Fraction(v) => percent(*v),
                     Cell::Signed(v) => format!("{v:+.2}"),
                     Cell::Spread(s) => spread(s),
+                    Cell::Absent(why) => why.clone(),
                     Cell::Missing => "n/a".to_string(),
                 })
                 .collect()
@@ -249,15 +258,76 @@ fn table_of(out: &mut String, table: &Table) {
     out.push('\n');
 }
 
-/// The section of one table: its heading, what it shows, and the table.
-fn section(out: &mut String, table: &Table) {
+/// The heading of the target section: `Time and cost to 94 %` (`to 90 % and 94 %` for two
+/// targets).
+fn target_heading(report: &Report) -> String {
+    let mut targets: Vec<f64> = report
+        .groups
+        .iter()
+        .filter_map(|g| Some(g.to_target.as_ref()?.target_accuracy))
+        .collect();
+    targets.sort_by(f64::total_cmp);
+    targets.dedup();
+    let named: Vec<String> = targets
+        .iter()
+        .map(|&t| format!("{} %", percent_label(t)))
+        .collect();
+    let list = match named.as_slice() {
+        [] => String::new(),
+        [one] => one.clone(),
+        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
+    };
+    format!("Time and cost to {list}")
+}
+
+const TARGET_INTRO: &str = "Runs made with a target accuracy (`--target-accuracy`) stop at the \
+first test evaluation that reaches it. Time to target is the training wall time up to that \
+evaluation, evaluations excluded (DAWNBench's rule); cost to target is what the run's rows up to \
+it cost; images and epochs to target are how much it trained. Over a group's complete runs (its \
+seeds) they are scored as MLPerf Training scores runs: the fastest and the slowest run are \
+dropped and the rest averaged, a run that missed the target counting as the slowest; with two \
+misses or more the group did not converge, and below three runs nothing is dropped and any miss \
+means it did not converge.";
+
+/// The section of one table: its heading, what it shows, and the table; nothing for the
+/// target table without rows (no run had a target).
+fn section(out: &mut String, table: &Table, report: &Report) {
+    let epochs_intro = if report.groups.iter().any(|g| g.did_not_learn()) {
+        format!(
+            "The training pass only (the test evaluation is excluded). Medians over runs, with \
+             min-max in brackets when there were several. ⚠ marks a group that did not learn: \
+             its test accuracy after its last epoch is more than {LEARNED_WITHIN_POINTS} \
+             percentage points below the best any group of its dataset and hidden units \
+             reached within as many epochs (most likely a learning rate that does not \
+             suit its batch size), so its times must not rank its configuration."
+        )
+    } else {
+        "The training pass only (the test evaluation is excluded). Medians over runs, with \
+         min-max in brackets when there were several."
+            .to_string()
+    };
+    let stopped = report
+        .groups
+        .iter()
+        .flat_map(|g| &g.epochs)
+        .any(|e| e.stopped_runs > 0);
+    let epochs_intro = if stopped {
+        format!(
+            "{epochs_intro} An epoch a run left part-way, stopped at its target accuracy, \
+             counts for the test accuracy but not for the times, which are over whole epochs."
+        )
+    } else {
+        epochs_intro
+    };
+    let target_heading = target_heading(report);
     let (heading, intro, empty) = match table.kind {
         TableKind::Epochs => (
             "Wall time per epoch",
-            "The training pass only (the test evaluation is excluded). Medians over runs, with \
-             min-max in brackets when there were several.",
+            epochs_intro.as_str(),
             "No epoch finished with status `ok`: nothing to summarise.",
         ),
+        TableKind::Target if table.rows.is_empty() => return,
+        TableKind::Target => (target_heading.as_str(), TARGET_INTRO, ""),
         TableKind::Groups => (
             "Cost and memory per run",
             "A run's cost is the sum over its epochs on the configuration's tariff, at the rate \
@@ -308,6 +378,50 @@ mod tests {
         let mut out = String::new();
         table(&mut out, &["a"], &[vec!["x|y".to_string()]]);
         assert_eq!(out, "| a |\n| --- |\n| x\\|y |\n");
+    }
+
+    #[test]
+    fn targets_get_their_section_and_groups_that_did_not_learn_a_note() {
+        use crate::report::tests::{row, set};
+        let at = |run: &str, batch: u32, accuracy: f64| {
+            let mut r = row(run, "c1.4", "burn", 1, 10.0, 0.1, accuracy);
+            r.batch_size = batch;
+            r
+        };
+        let target = |run: &str, seed: u64, train_s: f64| {
+            let mut r = at(run, 1, 0.95);
+            (r.seed, r.train_s) = (seed, Some(train_s));
+            (r.target_accuracy, r.target_reached) = (Some(0.94), Some(true));
+            r
+        };
+        let plain = vec![at("a", 1, 0.92), at("b", 256, 0.27)];
+        let render = |rows| {
+            let report = Report::build(&set(rows), &[]);
+            String::from_utf8(MarkdownExporter::default().render(&report).unwrap()).unwrap()
+        };
+        let text = render(plain.clone());
+        assert!(!text.contains("Time and cost to"), "{text}");
+        assert!(text.contains("| note |"), "{text}");
+        assert!(
+            text.contains("| ⚠ did not learn (27.00 % vs 92.00 %) |"),
+            "{text}"
+        );
+        assert!(
+            text.contains("⚠ marks a group that did not learn"),
+            "{text}"
+        );
+        let mut rows = plain;
+        rows.extend([
+            target("t1", 1, 9.0),
+            target("t2", 2, 11.0),
+            target("t3", 3, 30.0),
+        ]);
+        let text = render(rows);
+        assert!(text.contains("## Time and cost to 94 %\n"), "{text}");
+        assert!(text.contains("MLPerf Training"), "{text}");
+        assert!(text.contains("| 94.00 % | 3 | 0 | 11.0 |"), "{text}");
+        let text = render(vec![at("a", 1, 0.92), at("c", 32, 0.90)]);
+        assert!(!text.contains("| note |") && !text.contains("⚠"), "{text}");
     }
 
     #[test]

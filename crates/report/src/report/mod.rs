@@ -1,10 +1,13 @@
 //! The report model: result rows summarised per group ([`group`]), beside the study's figures
 //! ([`study`]), with the machines that measured them ([`host`]).
 
+mod epoch;
 mod group;
 mod host;
+mod learned;
 mod stats;
 mod study;
+mod target;
 mod throttle;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -16,11 +19,15 @@ use serde::Serialize;
 pub use group::{EpochReport, GroupReport, ThrottleMiss};
 pub(crate) use group::{line_labels, lines, setup};
 pub use host::{HostCpu, HostDevice, HostMachine, HostReport};
+pub use learned::{LEARNED_WITHIN_POINTS, Learning};
 pub use stats::Stats;
 pub use study::{
     STUDY_WORKLOAD, StudyComparison, StudyFigure, StudyFigures, StudyWorkload, UnreadableConfig,
 };
+pub(crate) use target::percent_label;
+pub use target::{TargetReport, TargetRun};
 
+use epoch::{RunEpoch, run_epochs};
 use group::{GroupKey, assign_labels, summarise};
 use study::compare;
 
@@ -51,11 +58,13 @@ pub struct Report {
 impl Report {
     /// Summarises the rows of `results` with status `ok` and puts them beside `study`.
     ///
-    /// A run is *complete* when none of its rows (same `run_id`, in any file) is interrupted or
-    /// failed; only complete runs count for the cost per run. Study figures are matched to
-    /// groups by exact `config` and `implementation`, and only to groups of the study's
-    /// workload ([`GroupReport::is_study_workload`]); the replay's accuracy is taken after the
-    /// last epoch the group has, its wall time is the median over all its epochs.
+    /// The rows of a run's epoch (one, or one per evaluation span) are first merged into one
+    /// epoch (see `epoch`); an epoch whose status is not `ok` is left out. A run is *complete*
+    /// when none of its rows (same `run_id`, in any file) is interrupted or failed; only
+    /// complete runs count for the cost per run and the time to target. Study figures are
+    /// matched to groups by exact `config` and `implementation`, and only to groups of the
+    /// study's workload ([`GroupReport::is_study_workload`]); the replay's accuracy is taken
+    /// after the last epoch the group has, its wall time is the median over its whole epochs.
     pub fn build(results: &ResultsSet, study: &[StudyFigure]) -> Report {
         let rows = &results.rows;
         let count = |status| rows.iter().filter(|r| r.status == status).count();
@@ -65,15 +74,31 @@ impl Report {
             .map(|r| r.run_id.as_str())
             .collect();
 
-        let mut grouped: BTreeMap<GroupKey, Vec<&ResultRow>> = BTreeMap::new();
-        for row in rows.iter().filter(|r| r.status == Status::Ok) {
-            grouped.entry(GroupKey::of(row)).or_default().push(row);
+        let epochs = run_epochs(rows, |r| GroupKey::of(r, None));
+        let mut grouped: BTreeMap<GroupKey, Vec<&RunEpoch>> = BTreeMap::new();
+        for e in epochs.iter().filter(|e| e.row.status == Status::Ok) {
+            let key = GroupKey::of(&e.row, e.epoch_images);
+            grouped.entry(key).or_default().push(e);
         }
-        let mut groups: Vec<GroupReport> = grouped
-            .iter()
-            .filter_map(|(key, rows)| summarise(key, rows, &incomplete))
-            .collect();
+        let mut by_run: BTreeMap<&str, Vec<&ResultRow>> = BTreeMap::new();
+        for row in rows {
+            by_run.entry(row.run_id.as_str()).or_default().push(row);
+        }
+        let mut groups: Vec<GroupReport> = Vec::with_capacity(grouped.len());
+        for (key, epochs) in &grouped {
+            let Some(mut group) = summarise(key, epochs, &incomplete) else {
+                continue;
+            };
+            let ids: BTreeSet<&str> = epochs.iter().map(|e| e.row.run_id.as_str()).collect();
+            let runs: Vec<(&str, &[&ResultRow])> = ids
+                .into_iter()
+                .filter_map(|id| Some((id, by_run.get(id)?.as_slice())))
+                .collect();
+            group.to_target = target::report(&group, &runs, &incomplete);
+            groups.push(group);
+        }
         assign_labels(&mut groups);
+        learned::assess(&mut groups);
 
         Report {
             study: compare(&groups, study),
@@ -174,19 +199,20 @@ pub(crate) mod tests {
         let mig = &report.groups[1];
         assert_eq!(mig.label, "g2.mig / manual");
         assert_eq!((mig.runs, mig.complete_runs), (3, 2));
-        assert_eq!(mig.wall_s.median, 125.0);
+        assert_eq!(mig.wall_s.unwrap().median, 125.0);
         assert_eq!(mig.epochs.len(), 2);
         let (e1, e2) = (&mig.epochs[0], &mig.epochs[1]);
-        assert_eq!((e1.epoch, e1.wall_s.count, e1.wall_s.median), (1, 3, 120.0));
-        assert_eq!((e1.wall_s.min, e1.wall_s.max), (110.0, 130.0));
-        assert_eq!((e2.epoch, e2.wall_s.count, e2.wall_s.median), (2, 2, 130.0));
+        let (w1, w2) = (e1.wall_s.unwrap(), e2.wall_s.unwrap());
+        assert_eq!((e1.epoch, w1.count, w1.median, e1.runs), (1, 3, 120.0, 3));
+        assert_eq!((w1.min, w1.max), (110.0, 130.0));
+        assert_eq!((e2.epoch, w2.count, w2.median), (2, 2, 130.0));
         assert_eq!(e2.test_accuracy, Some(0.9391));
         // r1 costs 2.6 + 2.7, r2 2.8 + 2.9; r3 was interrupted.
         let cost = mig.cost_per_run.unwrap();
         assert!((cost.median - 5.5).abs() < 1e-12, "{cost:?}");
         assert!((mig.cost_background_per_run.unwrap().median - 2.75).abs() < 1e-12);
         assert_eq!(mig.epochs_per_run.unwrap().median, 2.0);
-        assert!((mig.cost_per_1000_epochs - 2700.0).abs() < 1e-9);
+        assert!((mig.cost_per_1000_epochs.unwrap() - 2700.0).abs() < 1e-9);
         assert_eq!(mig.peak_rss_mib.max, 900.0);
         assert_eq!(mig.peak_rss_mib.count, 3);
     }

@@ -120,7 +120,7 @@ impl GroupReport {
             && self.hidden_units == w.hidden_units
             && self.batch_size == w.batch_size
             && (self.learning_rate - w.learning_rate).abs() < 1e-12
-            && self.samples == w.samples
+            && self.samples == Some(w.samples)
     }
 }
 
@@ -197,7 +197,7 @@ pub(super) fn compare(groups: &[GroupReport], study: &[StudyFigure]) -> Vec<Stud
                 .iter()
                 .rev()
                 .find(|e| e.test_accuracy.is_some());
-            let replay_wall_s = Some(group.wall_s.median);
+            let replay_wall_s = group.wall_s.map(|s| s.median);
             let replay_accuracy = last.and_then(|e| e.test_accuracy);
             comparisons.push(StudyComparison {
                 label: Some(group.label.clone()),

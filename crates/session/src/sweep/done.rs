@@ -91,8 +91,14 @@ struct RunIdentity {
     seed: u64,
     /// Epochs: those asked for, or those a complete run has.
     epochs: u64,
-    /// Training images per epoch (the set, or `--limit`), count.
+    /// Training images per epoch (the set, or `--limit`), count: a run's first epoch's rows
+    /// together (all its spans).
     samples: u64,
+    /// The target accuracy the run stops at, a fraction.
+    target_accuracy: Option<f64>,
+    /// For a run: whether it stopped at its target (then it may have fewer epochs, and a
+    /// first epoch cut short, and still be complete).
+    reached: bool,
     /// Whether it was billed at the background rate.
     background: bool,
 }
@@ -120,6 +126,8 @@ impl RunIdentity {
             seed: s.seed,
             epochs: s.epochs,
             samples: images as u64,
+            target_accuracy: s.target_accuracy.map(|t| t.fraction()),
+            reached: false,
             background: plan
                 .config
                 .pricing
@@ -130,7 +138,7 @@ impl RunIdentity {
 
     /// What the run of `rows` (every row of one run id) was made with, from its first row;
     /// `None` unless the run is complete: every row `ok`, its epochs 1, 2, ... with none
-    /// missing.
+    /// missing (a run that reached its target ends there).
     fn of_run(rows: &[&ResultRow]) -> Option<Self> {
         let row = rows.first()?;
         if rows.iter().any(|r| r.status != Status::Ok) {
@@ -164,19 +172,43 @@ impl RunIdentity {
             learning_rate: row.learning_rate,
             seed: row.seed,
             epochs: count,
-            samples: row.samples,
+            samples: rows
+                .iter()
+                .filter(|r| r.epoch == 1)
+                .map(|r| r.samples)
+                .sum(),
+            target_accuracy: row.target_accuracy,
+            reached: rows
+                .iter()
+                .max_by_key(|r| (r.epoch, r.images))
+                .is_some_and(|last| last.target_reached == Some(true)),
             background: row.billing.ends_with(BACKGROUND_BILLING),
         })
     }
 
     /// Whether `run` was made with everything this identity asks for: every field equal, but
-    /// that a run that enforced no share (`share_method` `None`) does for either method.
+    /// that a run that enforced no share (`share_method` `None`) does for either method, and
+    /// that a run that reached its target may have stopped before the epochs asked for (and,
+    /// in its first epoch, before the epoch's images).
     fn is_made_by(&self, run: &RunIdentity) -> bool {
         let share_method = run.share_method.is_none() || run.share_method == self.share_method;
-        let without_method = |identity: &RunIdentity| RunIdentity {
+        let stopped = if run.reached {
+            run.epochs <= self.epochs
+                && if run.epochs == 1 {
+                    run.samples <= self.samples
+                } else {
+                    run.samples == self.samples
+                }
+        } else {
+            run.epochs == self.epochs && run.samples == self.samples
+        };
+        let comparable = |identity: &RunIdentity| RunIdentity {
             share_method: None,
+            epochs: 0,
+            samples: 0,
+            reached: false,
             ..identity.clone()
         };
-        share_method && without_method(self) == without_method(run)
+        share_method && stopped && comparable(self) == comparable(run)
     }
 }

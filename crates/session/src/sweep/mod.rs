@@ -47,8 +47,32 @@ pub struct Skipped {
     pub why: String,
 }
 
+/// The learning rates a sweep trains with.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LearningRates {
+    /// Each of these (an axis like the others); empty for each configuration's own.
+    Each(Vec<f64>),
+    /// For each (dataset, hidden units, batch size), the rate `runner tune` found best.
+    Tuned(TunedRates),
+}
+
+impl Default for LearningRates {
+    fn default() -> Self {
+        LearningRates::Each(Vec::new())
+    }
+}
+
+/// The best learning rate of each workload, from a convergence file.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct TunedRates {
+    /// The file the rates come from (for messages).
+    pub source: PathBuf,
+    /// The rate of each (dataset, hidden units, batch size).
+    pub rates: std::collections::BTreeMap<(Dataset, usize, usize), f64>,
+}
+
 /// What a sweep runs: every configuration, with each implementation, dataset, width, batch
-/// size and seed asked for (the configuration's own when none is), `repeats` times.
+/// size, learning rate and seed asked for (the configuration's own when none is), `repeats` times.
 #[derive(Debug, Clone, Default)]
 pub struct Sweep {
     /// The configuration files, in the order given.
@@ -65,6 +89,9 @@ pub struct Sweep {
     pub hidden_units: Vec<usize>,
     /// The batch sizes to train with; empty for each configuration's own.
     pub batch_sizes: Vec<usize>,
+    /// The learning rates to train with: each of a list (empty for the configuration's own),
+    /// or each workload's tuned one.
+    pub learning_rates: LearningRates,
     /// Runs of each (configuration, implementation, seed), at least 1.
     pub repeats: u32,
     /// The command line's options.
@@ -73,8 +100,9 @@ pub struct Sweep {
 
 impl Sweep {
     /// Every run of the sweep, in its one order: configurations as given, then
-    /// implementations, datasets, hidden units, batch sizes, seeds and repeats (the last
-    /// varies fastest).
+    /// implementations, datasets, hidden units, batch sizes, learning rates, seeds and
+    /// repeats (the last varies fastest). A tuned rate missing for an item's workload is an
+    /// error naming the `runner tune` command that finds it.
     pub fn items(&self) -> Result<Vec<SweepItem>, SessionError> {
         /// The values of an axis: those asked for, or the overrides' one (itself `None` for
         /// the configuration's own).
@@ -91,29 +119,41 @@ impl Sweep {
         let widths = axis(&self.hidden_units, o.hidden_units);
         let batch_sizes = axis(&self.batch_sizes, o.batch_size);
         let seeds = axis(&self.seeds, o.seed);
+        let rates = match &self.learning_rates {
+            LearningRates::Each(rates) => axis(rates, o.learning_rate),
+            // Placeholders: each item's rate is looked up below.
+            LearningRates::Tuned(_) => vec![None],
+        };
         let mut items = Vec::new();
         for config in &self.configs {
             for &implementation in &implementations {
                 for &dataset in &datasets {
                     for &hidden_units in &widths {
                         for &batch_size in &batch_sizes {
-                            for &seed in &seeds {
-                                let overrides = Overrides {
-                                    implementation,
-                                    dataset,
-                                    hidden_units,
-                                    batch_size,
-                                    seed,
-                                    ..o.clone()
-                                };
-                                let plan = Plan::resolve(config, &overrides, self.options.clone())?;
-                                for repeat in 1..=self.repeats.max(1) {
-                                    let index = items.len();
-                                    items.push(SweepItem {
-                                        index,
-                                        plan: plan.clone(),
-                                        repeat,
-                                    });
+                            for &learning_rate in &rates {
+                                for &seed in &seeds {
+                                    let overrides = Overrides {
+                                        implementation,
+                                        dataset,
+                                        hidden_units,
+                                        batch_size,
+                                        learning_rate,
+                                        seed,
+                                        ..o.clone()
+                                    };
+                                    let plan = self.tuned(Plan::resolve(
+                                        config,
+                                        &overrides,
+                                        self.options.clone(),
+                                    )?)?;
+                                    for repeat in 1..=self.repeats.max(1) {
+                                        let index = items.len();
+                                        items.push(SweepItem {
+                                            index,
+                                            plan: plan.clone(),
+                                            repeat,
+                                        });
+                                    }
                                 }
                             }
                         }
@@ -126,6 +166,27 @@ impl Sweep {
 }
 
 impl Sweep {
+    /// `plan` with its workload's tuned rate, for a sweep of tuned rates.
+    fn tuned(&self, mut plan: Plan) -> Result<Plan, SessionError> {
+        let LearningRates::Tuned(tuned) = &self.learning_rates else {
+            return Ok(plan);
+        };
+        let s = &mut plan.settings;
+        let key = (s.dataset, s.hidden_units, s.batch_size);
+        match tuned.rates.get(&key) {
+            Some(&rate) => {
+                s.learning_rate = rate;
+                Ok(plan)
+            }
+            None => Err(SessionError::NoTunedRate {
+                file: tuned.source.clone(),
+                dataset: s.dataset,
+                hidden_units: s.hidden_units,
+                batch_size: s.batch_size,
+            }),
+        }
+    }
+
     /// The items of `shard` (all of them without one) that can run here, those that cannot
     /// with why (their backend is not compiled in; no step trains their network, as the
     /// manual rule at another width or batch size), and how many items the whole sweep has.

@@ -140,6 +140,71 @@ fn a_run_counts_as_done_only_when_every_epoch_of_the_same_run_is_ok() {
 }
 
 #[test]
+fn a_run_that_reached_its_target_is_complete_with_fewer_epochs_and_spans() {
+    use replay_store::testutil::sample_row;
+    use replay_store::{ResultRow, Status};
+    let target = Some("94".parse().unwrap());
+    let plan = c14(Overrides {
+        epochs: Some(5),
+        target_accuracy: target,
+        ..Overrides::default()
+    });
+    let s = &plan.settings;
+    // Spans of 30,000 images; `reached` marks the run's last row.
+    let row = |epoch: u32, images: u64, reached: bool| ResultRow {
+        run_id: "a".to_string(),
+        config: "c1.4".to_string(),
+        backend: "flex".to_string(),
+        step: "fused".to_string(),
+        order: s.order.name().to_string(),
+        gpu_share: None,
+        throttle_method: "none".to_string(),
+        learning_rate: s.learning_rate,
+        seed: s.seed,
+        epoch,
+        samples: 30_000,
+        images: Some(images),
+        target_accuracy: Some(0.94),
+        target_reached: Some(reached),
+        status: Status::Ok,
+        ..sample_row()
+    };
+    let set = |rows: Vec<ResultRow>| ResultsSet {
+        rows,
+        ..ResultsSet::default()
+    };
+    let complete = |rows: Vec<ResultRow>| complete_runs(&plan, 60_000, &set(rows));
+    // Reached in epoch 2 of 5, half-way in epoch 1: complete.
+    let reached = vec![
+        row(1, 30_000, false),
+        row(1, 60_000, false),
+        row(2, 90_000, true),
+    ];
+    assert_eq!(complete(reached.clone()), 1);
+    assert_eq!(complete(vec![row(1, 30_000, true)]), 1);
+    // Stopped short without reaching it (a kill between rows), or made without a target: not.
+    assert_eq!(complete(reached[..2].to_vec()), 0);
+    let untargeted = reached
+        .iter()
+        .map(|r| ResultRow {
+            target_accuracy: None,
+            target_reached: None,
+            ..r.clone()
+        })
+        .collect();
+    assert_eq!(complete(untargeted), 0);
+    // Another target is another run.
+    let other = reached
+        .iter()
+        .map(|r| ResultRow {
+            target_accuracy: Some(0.95),
+            ..r.clone()
+        })
+        .collect();
+    assert_eq!(complete(other), 0);
+}
+
+#[test]
 fn a_run_is_the_items_only_when_every_setting_it_was_made_with_agrees() {
     use replay_store::testutil::sample_row;
     use replay_store::{ResultRow, Status};

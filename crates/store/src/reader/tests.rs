@@ -19,6 +19,27 @@ fn an_empty_folder_is_a_clear_error() {
 }
 
 #[test]
+fn the_convergence_file_beside_the_results_is_passed_by() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(
+        dir.path().join(CONVERGENCE_FILE),
+        "dataset,hidden_units\nmnist,28\n",
+    )
+    .unwrap();
+    assert!(matches!(
+        read_results(dir.path()).unwrap_err(),
+        ReadError::NoResultFiles { .. }
+    ));
+    ResultsFile::open(dir.path(), "c1.4")
+        .unwrap()
+        .append(&sample_row())
+        .unwrap();
+    let set = read_results(dir.path()).unwrap();
+    assert_eq!((set.files.len(), set.rows.len()), (1, 1));
+    assert!(set.problems.is_empty(), "{:?}", set.problems);
+}
+
+#[test]
 fn a_missing_folder_is_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
     let missing = dir.path().join("nope");
@@ -124,7 +145,10 @@ fn a_copied_file_does_not_count_its_runs_twice() {
     assert_eq!(set.rows, vec![sample_row(), second]);
     let shown: Vec<String> = set.problems.iter().map(ToString::to_string).collect();
     assert_eq!(shown.len(), 2, "{shown:?}");
-    let first = format!("{}:2: run run-1 epoch 1 already read at ", copy.display());
+    let first = format!(
+        "{}:2: run run-1 epoch 1 (at 60000 images) already read at ",
+        copy.display()
+    );
     assert!(shown[0].starts_with(&first), "{shown:?}");
     let original = format!("{}:2; duplicate row skipped", results.path().display());
     assert!(shown[0].ends_with(&original), "{shown:?}");
@@ -133,7 +157,7 @@ fn a_copied_file_does_not_count_its_runs_twice() {
 
 #[test]
 fn files_with_an_older_header_are_read_with_what_their_rows_certainly_had() {
-    for version in [HeaderVersion::V1, HeaderVersion::V2] {
+    for version in [HeaderVersion::V1, HeaderVersion::V2, HeaderVersion::V3] {
         let dir = tempfile::tempdir().unwrap();
         let mut row = sample_row();
         // Values that the fill must not be mistaken for.
@@ -144,11 +168,17 @@ fn files_with_an_older_header_are_read_with_what_their_rows_certainly_had() {
         fs::write(dir.path().join("old.csv"), text).unwrap();
         let set = read_results(dir.path()).unwrap();
         assert!(set.problems.is_empty(), "{version:?}: {:?}", set.problems);
+        // Version 3 had the dataset and width; no older version the time-to-accuracy columns.
         let mut expected = ResultRow {
-            dataset: "mnist".to_string(),
-            hidden_units: 28,
-            ..row
+            images: None,
+            train_s: None,
+            eval_s: None,
+            ..row.clone()
         };
+        if version < HeaderVersion::V3 {
+            expected.dataset = "mnist".to_string();
+            expected.hidden_units = 28;
+        }
         if version == HeaderVersion::V1 {
             expected.step = String::new();
             expected.order = String::new();

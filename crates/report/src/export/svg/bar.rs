@@ -217,20 +217,24 @@ pub(super) fn wall_time(report: &Report) -> String {
     let rows: Vec<Row> = report
         .groups
         .iter()
-        .map(|g| {
+        .filter_map(|g| {
+            let wall = g.wall_s?;
             let study = study_of(report, g, |c| c.study_wall_s);
-            Row {
+            Some(Row {
                 label: g.label.clone(),
                 colour: colour_of(&names, g),
-                bar: Some(g.wall_s.median),
+                bar: Some(wall.median),
                 dots: Vec::new(),
-                spread: (g.wall_s.count > 1).then_some((g.wall_s.min, g.wall_s.max)),
+                spread: (wall.count > 1).then_some((wall.min, wall.max)),
                 study,
-                value: format!("{} s", number(g.wall_s.median)),
+                value: format!("{} s", number(wall.median)),
                 study_text: study.map(|s| format!("study {} s", number(s))),
-            }
+            })
         })
         .collect();
+    if rows.is_empty() {
+        return no_data(&title, "No whole epoch finished with status ok.");
+    }
     let mut legend = series_legend(&names, Swatch::Bar);
     if rows.iter().any(|r| r.study.is_some()) {
         legend.push(Entry::new(Swatch::Cross(Colour::STUDY), "study (2023)"));

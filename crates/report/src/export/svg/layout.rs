@@ -49,6 +49,8 @@ pub(super) enum Swatch {
     Cross(Colour),
     /// A line with a dot: a series of a line chart.
     Line(Colour),
+    /// A square outline filled or hollow: a point drawn as a square.
+    Square(Colour, bool),
 }
 
 /// One entry of a legend.
@@ -144,6 +146,11 @@ impl Legend {
                 Swatch::Line(c) => {
                     canvas.line((x, y), (x + SWATCH, y), c, 2.5);
                     canvas.circle((x + 9.0, y), 3.5, c, true);
+                }
+                Swatch::Square(c, filled) => {
+                    let fill = if filled { c } else { Colour::WHITE };
+                    let b = PixelBox::around(x + 9.0, y, 4.5);
+                    canvas.rect(b, Some(fill), Some((c, 2.0)), "");
                 }
             }
             let mut text = Text::new(entry.text.clone(), x + SWATCH + SWATCH_GAP, y, LABEL_SIZE);

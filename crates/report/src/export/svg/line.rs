@@ -16,9 +16,10 @@ use super::layout::{
     title_width,
 };
 use super::scale::{Plot, Scale, TICK_SIZE, tick, y_tick_width};
+use super::scatter::did_not_learn_entry;
 use super::{implementations, no_data};
 use crate::export::markdown::number;
-use crate::report::{GroupReport, Report, STUDY_WORKLOAD, line_labels, lines};
+use crate::report::{GroupReport, Report, STUDY_WORKLOAD, Stats, line_labels, lines};
 
 /// Width and least height of the plot, in pixels.
 const PLOT_WIDTH: f64 = 560.0;
@@ -83,7 +84,18 @@ fn joined(labels: &[String]) -> String {
         .join("; ")
 }
 
-/// `time_vs_batch_<dataset>_<hidden units>.svg`.
+/// A group's wall time per epoch; every group drawn has one (the others are left out).
+fn wall(g: &GroupReport) -> Stats {
+    g.wall_s.unwrap_or(Stats {
+        median: f64::NAN,
+        min: f64::NAN,
+        max: f64::NAN,
+        count: 0,
+    })
+}
+
+/// `time_vs_batch_<dataset>_<hidden units>.svg`: groups without a whole epoch (no time per
+/// epoch) are left out; groups that did not learn are hollow points.
 pub(super) fn time_versus_batch(
     report: &Report,
     title: &str,
@@ -93,10 +105,13 @@ pub(super) fn time_versus_batch(
     let groups: Vec<&GroupReport> = report
         .groups
         .iter()
-        .filter(|g| g.dataset == dataset && g.hidden_units == hidden)
+        .filter(|g| g.dataset == dataset && g.hidden_units == hidden && g.wall_s.is_some())
         .collect();
     if groups.is_empty() {
-        return no_data(title, "No epoch of this workload finished with status ok.");
+        return no_data(
+            title,
+            "No whole epoch of this workload finished with status ok.",
+        );
     }
     let names = implementations(&report.groups);
     let study_chart = dataset == STUDY_WORKLOAD.dataset && hidden == STUDY_WORKLOAD.hidden_units;
@@ -142,7 +157,7 @@ pub(super) fn time_versus_batch(
     );
     let times = groups
         .iter()
-        .flat_map(|g| [g.wall_s.min, g.wall_s.max])
+        .flat_map(|g| [wall(g).min, wall(g).max])
         .chain(lines.iter().flat_map(|l| l.study.iter().map(|s| s.1)))
         .filter(|v| v.is_finite() && *v > 0.0);
     let (min, max) = (
@@ -165,7 +180,7 @@ pub(super) fn time_versus_batch(
     let shape = |line: &Line<'_>| -> Vec<(u32, f64)> {
         line.points
             .iter()
-            .map(|(b, g)| (*b, y.fraction(g.wall_s.median) * plot_height))
+            .map(|(b, g)| (*b, y.fraction(wall(g).median) * plot_height))
             .collect()
     };
     let mut merged: Vec<Line<'_>> = Vec::new();
@@ -236,6 +251,9 @@ pub(super) fn time_versus_batch(
         .filter(|(_, name)| groups.iter().any(|g| g.implementation == **name))
         .map(|(i, name)| Entry::new(Swatch::Line(colour(i)), *name))
         .collect();
+    if groups.iter().any(|g| g.did_not_learn()) {
+        legend_entries.push(did_not_learn_entry());
+    }
     if merged.iter().any(|l| !l.study.is_empty()) {
         legend_entries.push(Entry::new(
             Swatch::Cross(Colour::STUDY),
@@ -262,7 +280,7 @@ pub(super) fn time_versus_batch(
                 .iter()
                 .next_back()
                 .map_or((plot.right, plot.top), |(b, g)| {
-                    (plot.x(&x, f64::from(*b)), plot.y(&y, g.wall_s.median))
+                    (plot.x(&x, f64::from(*b)), plot.y(&y, wall(g).median))
                 })
         })
         .collect();
@@ -299,15 +317,16 @@ pub(super) fn time_versus_batch(
         let points: Vec<(f64, f64)> = line
             .points
             .iter()
-            .map(|(b, g)| (plot.x(&x, f64::from(*b)), plot.y(&y, g.wall_s.median)))
+            .map(|(b, g)| (plot.x(&x, f64::from(*b)), plot.y(&y, wall(g).median)))
             .collect();
         canvas.polyline(&points, line.colour, 2.0);
         for ((_, g), &(px, py)) in line.points.iter().zip(&points) {
-            if g.wall_s.count > 1 {
-                let (lo, hi) = (plot.y(&y, g.wall_s.min), plot.y(&y, g.wall_s.max));
+            let w = wall(g);
+            if w.count > 1 {
+                let (lo, hi) = (plot.y(&y, w.min), plot.y(&y, w.max));
                 canvas.line((px, lo), (px, hi), line.colour, 1.5);
             }
-            canvas.circle((px, py), 4.0, line.colour, true);
+            canvas.circle((px, py), 4.0, line.colour, !g.did_not_learn());
         }
         for (_, study) in &line.study {
             canvas.cross(
@@ -380,6 +399,50 @@ mod tests {
             svg.contains("2 of 4 threads") && svg.contains("4 of 4 threads"),
             "{svg}"
         );
+    }
+
+    #[test]
+    fn groups_that_did_not_learn_are_hollow_points_with_a_legend_entry() {
+        use crate::report::tests::{row, set};
+        let at = |batch: u32, wall_s: f64, accuracy: f64| {
+            let mut r = row(
+                &format!("r{batch}"),
+                "c1.4",
+                "burn",
+                1,
+                wall_s,
+                0.1,
+                accuracy,
+            );
+            r.batch_size = batch;
+            r
+        };
+        let rows = vec![at(1, 90.0, 0.91), at(32, 9.0, 0.90), at(256, 3.0, 0.27)];
+        let report = Report::build(&set(rows), &[]);
+        let svg = time_versus_batch(&report, "t", "mnist", 28);
+        let hollow = |svg: &str| {
+            svg.lines()
+                .filter(|l| l.contains("r=\"4\"") && l.contains("fill=\"#FFFFFF\""))
+                .count()
+        };
+        assert_eq!(hollow(&svg), 1, "{svg}");
+        assert!(
+            svg.contains(">hollow: did not learn (accuracy over 5 points"),
+            "{svg}"
+        );
+        let cost = super::super::scatter::time_versus_cost(&report);
+        assert_eq!(
+            cost.lines()
+                .filter(|l| l.contains("<circle") && l.contains("fill=\"#FFFFFF\""))
+                .count(),
+            2,
+            "the point and the legend's swatch: {cost}"
+        );
+        assert!(cost.contains(", did not learn</text>"), "{cost}");
+        let learned = Report::build(&set(vec![at(1, 90.0, 0.91)]), &[]);
+        let svg = time_versus_batch(&learned, "t", "mnist", 28);
+        assert_eq!(hollow(&svg), 0);
+        assert!(!svg.contains("did not learn"));
     }
 
     #[test]

@@ -4,7 +4,8 @@
 //! and stays readable at any number of groups: bar and dot charts give each group a row of its
 //! own, named by its label (`bar`); the time-versus-cost chart numbers its points and names
 //! them in a key, drawing coinciding points once (`scatter`); the time-versus-batch charts
-//! label each line at its end and draw coinciding lines once (`line`). Labels, tick labels
+//! label each line at its end and draw coinciding lines once (`line`); the chart of time and
+//! cost to a target accuracy is a time-versus-cost chart of its own (`target`). Labels, tick labels
 //! (`scale`) and legends (`layout`) are placed by the boxes they take (`canvas`), so none
 //! overlaps another or leaves the canvas; zero values are never put on a log axis. The study's
 //! published figures appear beside the groups of its workload only.
@@ -17,11 +18,12 @@ mod layout;
 mod line;
 mod scale;
 mod scatter;
+mod target;
 
 use std::collections::BTreeSet;
 
 use super::{ExportError, Exporter};
-use crate::report::{GroupReport, Report};
+use crate::report::{GroupReport, Report, percent_label};
 use canvas::{Align, Anchor, Canvas, Text};
 use layout::{LABEL_SIZE, MIN_WIDTH, draw_title, title_width};
 
@@ -52,6 +54,12 @@ pub enum Chart {
         /// Neurons in the hidden layer, count.
         hidden_units: u32,
     },
+    /// Time to a target accuracy against cost to it, scored over seeds, one numbered point
+    /// per group that reached it, the fastest named (`time_to_target_<target>.svg`).
+    TimeToTarget {
+        /// The target as a percentage without trailing zeros (`94`, `94.5`).
+        target: String,
+    },
 }
 
 impl Chart {
@@ -64,13 +72,22 @@ impl Chart {
     ];
 
     /// The charts of `report`: [`Chart::FIXED`], then a [`Chart::TimeVersusBatch`] per
-    /// dataset and hidden layer width in its groups.
+    /// dataset and hidden layer width in its groups, then a [`Chart::TimeToTarget`] per target
+    /// accuracy its groups had (none where no run had one).
     pub fn all(report: &Report) -> Vec<Chart> {
         let workloads: BTreeSet<(&str, u32)> = report
             .groups
             .iter()
             .map(|g| (g.dataset.as_str(), g.hidden_units))
             .collect();
+        let mut targets: Vec<f64> = report
+            .groups
+            .iter()
+            .filter_map(|g| Some(g.to_target.as_ref()?.target_accuracy))
+            .collect();
+        targets.sort_by(f64::total_cmp);
+        let mut targets: Vec<String> = targets.into_iter().map(percent_label).collect();
+        targets.dedup();
         Chart::FIXED
             .into_iter()
             .chain(
@@ -80,6 +97,11 @@ impl Chart {
                         dataset: dataset.to_string(),
                         hidden_units,
                     }),
+            )
+            .chain(
+                targets
+                    .into_iter()
+                    .map(|target| Chart::TimeToTarget { target }),
             )
             .collect()
     }
@@ -108,6 +130,7 @@ impl Chart {
                     .collect();
                 format!("time_vs_batch_{dataset}_{hidden_units}.svg")
             }
+            Chart::TimeToTarget { target } => format!("time_to_target_{target}.svg"),
         }
     }
 
@@ -128,6 +151,10 @@ impl Chart {
             } => format!(
                 "Epoch time against batch size: {dataset}, {hidden_units} hidden units \
                  (median, whiskers: min-max)"
+            ),
+            Chart::TimeToTarget { target } => format!(
+                "Time and cost to {target} % test accuracy (mean over seeds, fastest and \
+                 slowest dropped)"
             ),
         }
     }
@@ -169,6 +196,7 @@ impl Exporter for SvgExporter {
                 dataset,
                 hidden_units,
             } => line::time_versus_batch(report, &self.chart.title(), dataset, *hidden_units),
+            Chart::TimeToTarget { target } => target::time_to_target(report, target),
         };
         Ok(svg.into_bytes())
     }

@@ -78,7 +78,7 @@ struct Setting {
 /// The settings that tell groups of one configuration, implementation, backend and step
 /// apart, in label order: every [`GroupKey`](super::GroupKey) field that is not in `config /
 /// implementation / backend / step`.
-const SETTINGS: [Setting; 13] = [
+const SETTINGS: [Setting; 14] = [
     Setting {
         name: "workload",
         words: |v| v.to_string(),
@@ -127,7 +127,12 @@ const SETTINGS: [Setting; 13] = [
     Setting {
         name: "samples",
         words: |v| format!("{v} samples"),
-        value: |g| g.samples.to_string(),
+        value: samples,
+    },
+    Setting {
+        name: "target",
+        words: |v| v.to_string(),
+        value: target,
     },
     Setting {
         name: "host",
@@ -154,14 +159,28 @@ fn order_name(g: &GroupReport) -> &str {
     }
 }
 
+/// The images per epoch (`60000`), or `unknown` where no run trained a whole epoch.
+fn samples(g: &GroupReport) -> String {
+    g.samples
+        .map_or_else(|| "unknown".to_string(), |n| n.to_string())
+}
+
+/// The target accuracy (`target 94 %`), or `no target`.
+fn target(g: &GroupReport) -> String {
+    g.target_accuracy.map_or_else(
+        || "no target".to_string(),
+        |t| format!("target {} %", crate::report::percent_label(t)),
+    )
+}
+
 fn threads(g: &GroupReport) -> String {
     format!("{} of {}", g.threads_used, g.threads_requested)
 }
 
 /// The group's settings in words: `mnist 28 hidden, batch 1, lr 0.1, file order, 2 of 4
 /// threads, GPU 0.125: time-slice, on NVIDIA H200, 60000 samples`, with the initial weights
-/// when they came from a file, the device when it is not the CPU, and, with `host`, the
-/// machine.
+/// when they came from a file, the device when it is not the CPU, the target accuracy where
+/// the runs had one (`, target 94 %`), and, with `host`, the machine.
 pub(crate) fn setup(g: &GroupReport, host: bool) -> String {
     let gpu = g
         .gpu_share
@@ -176,19 +195,25 @@ pub(crate) fn setup(g: &GroupReport, host: bool) -> String {
         "" | "seeded" => String::new(),
         file => format!(", weights {file}"),
     };
+    let target = if g.target_accuracy.is_some() {
+        format!(", {}", target(g))
+    } else {
+        String::new()
+    };
     let host = if host {
         format!(", host {} ({}, {} cores)", g.host, g.host_cpu, g.host_cores)
     } else {
         String::new()
     };
     format!(
-        "{} {} hidden, batch {}, lr {}, {} order, {} threads{gpu}{device}, {} samples{weights}{host}",
+        "{} {} hidden, batch {}, lr {}, {} order, {} threads{gpu}{device}, {} samples{weights}\
+         {target}{host}",
         g.dataset,
         g.hidden_units,
         g.batch_size,
         g.learning_rate,
         order_name(g),
         threads(g),
-        g.samples,
+        samples(g),
     )
 }

@@ -15,26 +15,40 @@ use replay_store::ResultRow;
 use serde::Serialize;
 
 use super::distinct;
+use super::epoch::RunEpoch;
+use super::learned::Learning;
 use super::stats::{Stats, median_of};
+use super::target::TargetReport;
 use super::throttle::split_miss;
 
 pub(super) use label::{UNNAMED_HOST, assign_labels};
 pub(crate) use label::{line_labels, setup};
 
-/// One epoch number of a [`GroupReport`], over the runs that completed it.
+/// One epoch number of a [`GroupReport`], over the runs that completed it (`ok`).
+///
+/// An epoch a run left part-way, stopped at its target accuracy, is not a whole epoch: it
+/// counts for the accuracy (what the run reached) but not for the times, which are over whole
+/// epochs only.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct EpochReport {
     /// The epoch number, from 1.
     pub epoch: u32,
-    /// Wall time of the epoch's training pass, in seconds; `count` is the number of runs.
-    pub wall_s: Stats,
-    /// Median user CPU time of the epoch, in seconds.
-    pub user_s: f64,
-    /// Median system CPU time of the epoch, in seconds.
-    pub sys_s: f64,
-    /// Median training throughput, in samples per second.
-    pub samples_per_s: f64,
-    /// Median test accuracy after the epoch, a fraction in [0, 1]; `None` if never evaluated.
+    /// Runs with this epoch `ok`, whole or stopped at their target part-way, count.
+    pub runs: usize,
+    /// Of those, runs stopped at their target part-way through it (or whose epoch size is not
+    /// known), count.
+    pub stopped_runs: usize,
+    /// Wall time of the epoch's training pass, in seconds, over whole epochs; `count` is the
+    /// number of runs that trained it whole; `None` where none did.
+    pub wall_s: Option<Stats>,
+    /// Median user CPU time of the epoch, in seconds, over whole epochs.
+    pub user_s: Option<f64>,
+    /// Median system CPU time of the epoch, in seconds, over whole epochs.
+    pub sys_s: Option<f64>,
+    /// Median training throughput, in samples per second, over whole epochs.
+    pub samples_per_s: Option<f64>,
+    /// Median test accuracy after the epoch (after the evaluation that ended it), over every
+    /// run, a fraction in [0, 1]; `None` if never evaluated.
     pub test_accuracy: Option<f64>,
     /// The same with its minimum, maximum and count over the runs that were evaluated.
     pub test_accuracy_spread: Option<Stats>,
@@ -65,9 +79,11 @@ pub struct ThrottleMiss {
 /// Rows are grouped by everything that changes what was measured: configuration,
 /// implementation, backend, training step, workload (dataset, hidden units, batch size,
 /// learning rate), order, initial weights, threads, GPU share and how it was enforced, device,
-/// samples per epoch, and the machine (its CPU model and cores, and its host name where the run
-/// id gives one), so that an override (`--step`, `--order`, `--init-weights`, `--backend`,
-/// `--threads`, `--limit`, ...) or another host never mixes into the medians of another group.
+/// samples per epoch, target accuracy, and the machine (its CPU model and cores, and its host
+/// name where the run id gives one), so that an override (`--step`, `--order`, `--init-weights`, `--backend`,
+/// `--threads`, `--limit`, `--target-accuracy`, ...) or another host never mixes into the
+/// medians of another group. A run's rows of one epoch (one per evaluation span with
+/// `--eval-every`) are one epoch here.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct GroupReport {
     /// A short name for tables and charts, unique in the report (`g2.mig / burn`), longer only
@@ -106,8 +122,12 @@ pub struct GroupReport {
     pub batch_size: u32,
     /// The learning rate, dimensionless.
     pub learning_rate: f64,
-    /// Training samples per epoch, count.
-    pub samples: u64,
+    /// Training samples per epoch, count; `None` where no run of the group trained a whole
+    /// epoch to tell it (every run reached its target within its first epoch).
+    pub samples: Option<u64>,
+    /// The test accuracy the runs stopped at (`--target-accuracy`), a fraction in (0, 1);
+    /// `None` for runs without one.
+    pub target_accuracy: Option<f64>,
     /// The machine's host name from the rows' run ids, or `unnamed` for run ids that name none
     /// (older rows).
     pub host: String,
@@ -119,8 +139,9 @@ pub struct GroupReport {
     pub runs: usize,
     /// Of those, runs with no interrupted or failed epoch, count.
     pub complete_runs: usize,
-    /// Wall time per epoch over every `ok` epoch of every run, in seconds.
-    pub wall_s: Stats,
+    /// Wall time per epoch over every whole `ok` epoch of every run, in seconds; `None` where
+    /// no run trained a whole epoch (each stopped at its target within its first).
+    pub wall_s: Option<Stats>,
     /// The same per epoch number, in epoch order.
     pub epochs: Vec<EpochReport>,
     /// Epochs per complete run, count; `None` without a complete run.
@@ -139,8 +160,15 @@ pub struct GroupReport {
     pub cost_per_run: Option<Stats>,
     /// The same in the tariff's background mode; `None` without one or without such a rate.
     pub cost_background_per_run: Option<Stats>,
-    /// The median cost of one epoch times 1,000, in `currency`.
-    pub cost_per_1000_epochs: f64,
+    /// The median cost of one whole epoch times 1,000, in `currency`; `None` without a whole
+    /// epoch.
+    pub cost_per_1000_epochs: Option<f64>,
+    /// Time, cost, images and epochs to the target accuracy, scored over the runs; `None`
+    /// for a group without a target.
+    pub to_target: Option<TargetReport>,
+    /// Whether the group learned: its accuracy beside the best its workload reached
+    /// ([`Learning`]); `None` without a test accuracy.
+    pub learning: Option<Learning>,
     /// What makes this group: the key its rows were grouped by, for whatever else must tell
     /// groups apart as the tables do (the lines of a chart, [`lines`]).
     #[serde(skip)]
@@ -165,11 +193,14 @@ pub(crate) struct GroupKey {
     threads_used: u32,
     /// The share's bits, as the learning rate's.
     gpu_share: Option<u64>,
+    /// The target accuracy's bits, as the learning rate's.
+    target: Option<u64>,
     /// The method alone: a time slice's miss, measured per epoch, is not part of it
     /// ([`split_miss`]).
     throttle_method: String,
     device: String,
-    samples: u64,
+    /// The runs' images per epoch ([`RunEpoch::epoch_images`]).
+    samples: Option<u64>,
     host_cpu: String,
     host_cores: u32,
     /// The host name of the run id; empty when it names none.
@@ -177,8 +208,8 @@ pub(crate) struct GroupKey {
 }
 
 impl GroupKey {
-    /// The key of `row`'s group.
-    pub(super) fn of(row: &ResultRow) -> Self {
+    /// The key of the group of `row`, of a run of `epoch_images` images per epoch.
+    pub(super) fn of(row: &ResultRow, epoch_images: Option<u64>) -> Self {
         GroupKey {
             config: row.config.clone(),
             implementation: row.implementation.clone(),
@@ -193,9 +224,10 @@ impl GroupKey {
             threads_requested: row.threads_requested,
             threads_used: row.threads_used,
             gpu_share: row.gpu_share.map(f64::to_bits),
+            target: row.target_accuracy.map(f64::to_bits),
             throttle_method: split_miss(&row.throttle_method).0,
             device: row.device.clone(),
-            samples: row.samples,
+            samples: epoch_images,
             host_cpu: row.host_cpu.clone(),
             host_cores: row.host_cores,
             host: row.host().unwrap_or_default().to_string(),
@@ -248,30 +280,43 @@ pub(crate) fn lines<'a>(groups: &[&'a GroupReport]) -> Vec<BTreeMap<u32, &'a Gro
     lines.into_values().collect()
 }
 
-/// The summary of the group `key`, of its `rows`; `None` only for an empty slice.
+/// The summary of the group `key`, of its runs' `ok` epochs; `None` only for an empty slice.
 pub(super) fn summarise(
     key: &GroupKey,
-    rows: &[&ResultRow],
+    epochs: &[&RunEpoch],
     incomplete: &BTreeSet<&str>,
 ) -> Option<GroupReport> {
-    let first = *rows.first()?;
-    let wall_s = Stats::of(&rows.iter().map(|r| r.wall_s).collect::<Vec<_>>())?;
+    let first = &epochs.first()?.row;
+    let whole = |rows: &[&RunEpoch]| -> Vec<f64> {
+        rows.iter()
+            .filter(|e| e.whole)
+            .map(|e| e.row.wall_s)
+            .collect()
+    };
 
-    let mut by_epoch: BTreeMap<u32, Vec<&ResultRow>> = BTreeMap::new();
+    let mut by_epoch: BTreeMap<u32, Vec<&RunEpoch>> = BTreeMap::new();
     let mut by_run: BTreeMap<&str, Vec<&ResultRow>> = BTreeMap::new();
-    for row in rows {
-        by_epoch.entry(row.epoch).or_default().push(row);
-        by_run.entry(row.run_id.as_str()).or_default().push(row);
+    for e in epochs {
+        by_epoch.entry(e.row.epoch).or_default().push(e);
+        by_run
+            .entry(e.row.run_id.as_str())
+            .or_default()
+            .push(&e.row);
     }
-    let epochs = by_epoch
+    let epoch_reports = by_epoch
         .into_iter()
-        .filter_map(|(epoch, rows)| {
-            Some(EpochReport {
+        .map(|(epoch, all)| {
+            let rows: Vec<&ResultRow> = all.iter().map(|e| &e.row).collect();
+            let whole_rows: Vec<&ResultRow> =
+                all.iter().filter(|e| e.whole).map(|e| &e.row).collect();
+            EpochReport {
                 epoch,
-                wall_s: Stats::of(&rows.iter().map(|r| r.wall_s).collect::<Vec<_>>())?,
-                user_s: median_of(rows.iter().map(|r| r.user_s))?,
-                sys_s: median_of(rows.iter().map(|r| r.sys_s))?,
-                samples_per_s: median_of(rows.iter().map(|r| r.samples_per_s))?,
+                runs: all.len(),
+                stopped_runs: all.iter().filter(|e| !e.whole).count(),
+                wall_s: Stats::of(&whole(&all)),
+                user_s: median_of(whole_rows.iter().map(|r| r.user_s)),
+                sys_s: median_of(whole_rows.iter().map(|r| r.sys_s)),
+                samples_per_s: median_of(whole_rows.iter().map(|r| r.samples_per_s)),
                 test_accuracy: median_of(rows.iter().filter_map(|r| r.test_accuracy)),
                 test_accuracy_spread: Stats::of(
                     &rows
@@ -281,7 +326,7 @@ pub(super) fn summarise(
                 ),
                 test_loss: median_of(rows.iter().filter_map(|r| r.test_loss)),
                 throttle_misses: throttle_misses(&rows),
-            })
+            }
         })
         .collect();
 
@@ -308,6 +353,7 @@ pub(super) fn summarise(
         .collect();
     #[allow(clippy::cast_precision_loss)] // epoch counts are tiny
     let epochs_per_run: Vec<f64> = complete.iter().map(|run| run.len() as f64).collect();
+    let rows = || epochs.iter().map(|e| &e.row);
 
     Some(GroupReport {
         label: String::new(),
@@ -327,23 +373,27 @@ pub(super) fn summarise(
         throttle_method: key.throttle_method.clone(),
         batch_size: first.batch_size,
         learning_rate: first.learning_rate,
-        samples: first.samples,
+        samples: key.samples,
+        target_accuracy: first.target_accuracy,
         host: first.host().unwrap_or(UNNAMED_HOST).to_string(),
         host_cpu: first.host_cpu.clone(),
         host_cores: first.host_cores,
         runs: by_run.len(),
         complete_runs: complete.len(),
-        wall_s,
-        epochs,
+        wall_s: Stats::of(&whole(epochs)),
+        epochs: epoch_reports,
         epochs_per_run: Stats::of(&epochs_per_run),
         peak_rss_mib: Stats::of(&peaks)?,
-        ram_gb: rows.iter().map(|r| r.ram_gb).fold(0.0, f64::max),
+        ram_gb: rows().map(|r| r.ram_gb).fold(0.0, f64::max),
         ram_exceeded_runs,
-        billing: distinct(rows.iter().map(|r| r.billing.as_str())).join(", "),
-        currency: distinct(rows.iter().map(|r| r.currency.as_str())).join(", "),
+        billing: distinct(rows().map(|r| r.billing.as_str())).join(", "),
+        currency: distinct(rows().map(|r| r.currency.as_str())).join(", "),
         cost_per_run: Stats::of(&cost_per_run),
         cost_background_per_run: Stats::of(&background),
-        cost_per_1000_epochs: median_of(rows.iter().map(|r| r.cost))? * 1000.0,
+        cost_per_1000_epochs: median_of(epochs.iter().filter(|e| e.whole).map(|e| e.row.cost))
+            .map(|cost| cost * 1000.0),
+        to_target: None,
+        learning: None,
         key: key.clone(),
     })
 }

@@ -203,3 +203,86 @@ fn two_devices_and_two_throttle_methods_make_four_groups_in_the_report() {
         }
     }
 }
+
+#[test]
+fn the_spans_of_an_epoch_make_one_epoch_and_a_partial_last_epoch_times_nothing() {
+    use crate::report::epoch::tests::span;
+    // Two runs, 60,000 images an epoch, evaluated every 30,000: r1 reaches 94 % at 90,000
+    // images (half-way through epoch 2), r2 at the end of epoch 2.
+    let rows = vec![
+        span("r1", 1, 30_000, 30_000, 3.0, 3.0, 0.3, 0.90),
+        span("r1", 1, 30_000, 60_000, 5.0, 8.0, 0.5, 0.92),
+        span("r1", 2, 30_000, 90_000, 1.0, 9.0, 0.1, 0.94),
+        span("r2", 1, 30_000, 30_000, 4.0, 4.0, 0.4, 0.89),
+        span("r2", 1, 30_000, 60_000, 4.0, 8.0, 0.4, 0.91),
+        span("r2", 2, 30_000, 90_000, 4.0, 12.0, 0.4, 0.93),
+        span("r2", 2, 30_000, 120_000, 4.0, 16.0, 0.4, 0.95),
+    ];
+    let report = Report::build(&set(rows), &[]);
+    assert_eq!(report.rows_read, 7);
+    assert_eq!(report.groups.len(), 1, "{:#?}", report.groups);
+    let g = &report.groups[0];
+    assert_eq!((g.samples, g.runs, g.complete_runs), (Some(60_000), 2, 2));
+    let (e1, e2) = (&g.epochs[0], &g.epochs[1]);
+    // Epoch 1: 8 s for both runs, 7,500 images/s.
+    let w1 = e1.wall_s.unwrap();
+    assert_eq!(
+        (e1.runs, e1.stopped_runs, w1.count, w1.median),
+        (2, 0, 2, 8.0)
+    );
+    assert_eq!(e1.samples_per_s, Some(7500.0));
+    assert_eq!(e1.test_accuracy_spread.unwrap().max, 0.92);
+    // Epoch 2: r1 stopped half-way, timed by r2 alone; its accuracy counts.
+    let w2 = e2.wall_s.unwrap();
+    assert_eq!(
+        (e2.runs, e2.stopped_runs, w2.count, w2.median),
+        (2, 1, 1, 8.0)
+    );
+    assert_eq!(e2.test_accuracy, Some(0.945));
+    assert_eq!(
+        (g.wall_s.unwrap().count, g.wall_s.unwrap().median),
+        (3, 8.0)
+    );
+    assert!((g.cost_per_1000_epochs.unwrap() - 800.0).abs() < 1e-9);
+    // A run costs every span: r1 0.9, r2 1.6.
+    let cost = g.cost_per_run.unwrap();
+    assert!((cost.min - 0.9).abs() < 1e-12 && (cost.max - 1.6).abs() < 1e-12);
+    let t = g.to_target.as_ref().unwrap();
+    assert_eq!((t.runs, t.missed, t.scored_runs), (2, 0, 2));
+    assert_eq!(t.time_to_target_s, Some(12.5));
+    assert_eq!(t.epochs_to_target, Some(1.75));
+}
+
+#[test]
+fn a_group_whose_runs_all_stopped_in_their_first_epoch_keeps_its_accuracy_without_times() {
+    use crate::report::epoch::tests::span;
+    let rows = vec![
+        span("r1", 1, 12_000, 12_000, 1.0, 1.0, 0.1, 0.95),
+        span("r2", 1, 18_000, 18_000, 1.5, 1.5, 0.15, 0.94),
+    ];
+    let report = Report::build(&set(rows), &[]);
+    assert_eq!(
+        report.groups.len(),
+        1,
+        "seeds stay together: {:#?}",
+        report.groups
+    );
+    let g = &report.groups[0];
+    assert_eq!(
+        (g.samples, g.wall_s, g.cost_per_1000_epochs),
+        (None, None, None)
+    );
+    assert_eq!(g.epochs[0].test_accuracy, Some(0.945));
+    assert!(g.label.contains("c1.4 / burn"), "{}", g.label);
+    assert!(
+        setup(g, false).contains("unknown samples, target 94 %"),
+        "{}",
+        setup(g, false)
+    );
+    assert_eq!(g.to_target.as_ref().unwrap().time_to_target_s, Some(1.25));
+    assert!(!g.is_study_workload());
+    // Every chart and table still renders.
+    for exporter in crate::export::all_exporters(&report) {
+        exporter.render(&report).unwrap();
+    }
+}
