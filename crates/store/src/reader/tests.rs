@@ -120,7 +120,7 @@ fn a_truncated_last_line_is_listed_and_the_valid_rows_used() {
     let problem = &set.problems[0];
     assert_eq!(problem.line, Some(3));
     assert!(
-        problem.message.contains("expected 41"),
+        problem.message.contains("expected 46"),
         "{}",
         problem.message
     );
