@@ -14,11 +14,13 @@
 //!   reports, and how its caller stops it.
 //!
 //! - [`fs::write_atomically`]: a file written whole or not at all.
+//! - [`mlperf_kept`], [`mlperf_mean`]: MLPerf Training's scoring of runs to a target.
 //!
 //! This crate depends on nothing heavy, so the configuration and report crates can use it
 //! without building Burn.
 
 pub mod fs;
+mod mlperf;
 mod name;
 mod order;
 mod progress;
@@ -26,6 +28,7 @@ mod share;
 mod target;
 mod workload;
 
+pub use mlperf::{mlperf_kept, mlperf_mean};
 #[cfg(feature = "clap")]
 pub use name::NameParser;
 pub use name::{

@@ -40,28 +40,15 @@ impl PairScore {
     }
 }
 
-/// The MLPerf mean of runs' images to target (`None`: a run that missed).
-///
-/// With three runs or more: the run with the fewest images and the one with the most are
-/// dropped and the rest averaged; a run that missed counts as the one with the most (so one
-/// miss is dropped), and two misses or more give `None` (the pair does not converge). With one
-/// or two runs nothing can be dropped: the mean of them, `None` if any missed. No runs: `None`.
+/// The MLPerf mean of runs' images to target (`None`: a run that missed), by
+/// [`replay_core::mlperf_mean`]: with three runs or more the run with the fewest images and
+/// the one with the most are dropped and the rest averaged, a miss counting as the most; two
+/// misses or more give `None` (the pair does not converge); with one or two runs, the mean of
+/// them, `None` if any missed. No runs: `None`.
 pub fn mlperf_mean(images: &[Option<u64>]) -> Option<f64> {
-    let misses = images.iter().filter(|i| i.is_none()).count();
-    if images.is_empty() || misses >= 2 || (images.len() <= 2 && misses > 0) {
-        return None;
-    }
-    let mut hits: Vec<u64> = images.iter().flatten().copied().collect();
-    hits.sort_unstable();
-    let kept = if images.len() <= 2 {
-        &hits[..]
-    } else if misses == 1 {
-        // The miss is the most; drop it and the fewest.
-        &hits[1..]
-    } else {
-        &hits[1..hits.len() - 1]
-    };
-    Some(kept.iter().map(|&n| n as f64).sum::<f64>() / kept.len() as f64)
+    #[allow(clippy::cast_precision_loss)] // image counts are far below 2^52
+    let measures: Vec<Option<f64>> = images.iter().map(|i| i.map(|n| n as f64)).collect();
+    replay_core::mlperf_mean(&measures)
 }
 
 /// Scores every (batch size, learning rate) pair of `rows`, ordered by batch size, then rate.

@@ -75,24 +75,9 @@ pub struct TargetReport {
 }
 
 /// MLPerf Training's scoring of runs to a target, given each run's time (`None`: a miss):
-/// which runs to average. From three runs on, the fastest and the slowest are dropped, a miss
-/// being the slowest; two misses or more, or any miss below three runs (where nothing can be
-/// dropped), and no runs at all give `None`: did not converge. The indices are in time order.
+/// which runs to average ([`replay_core::mlperf_kept`]).
 pub(crate) fn score(times: &[Option<f64>]) -> Option<Vec<usize>> {
-    let n = times.len();
-    let misses = times.iter().filter(|t| t.is_none()).count();
-    if n == 0 || misses >= 2 || (n < 3 && misses > 0) {
-        return None;
-    }
-    let mut order: Vec<usize> = (0..n).collect();
-    order.sort_by(|&a, &b| match (times[a], times[b]) {
-        (Some(x), Some(y)) => x.total_cmp(&y),
-        (a, b) => a.is_none().cmp(&b.is_none()),
-    });
-    if n < 3 {
-        return Some(order);
-    }
-    Some(order[1..n - 1].to_vec())
+    replay_core::mlperf_kept(times)
 }
 
 /// A run's rows in training order (epoch, then images) up to the one that reached the
